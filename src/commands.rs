@@ -1,0 +1,302 @@
+//! One function per CLI command. `main.rs` parses arguments, loads the config and calls these.
+//!
+//! Owns: what each command prints (stdout for results, stderr for logs) and its exit status.
+//! Must never: hold pipeline or SQL logic of its own; it calls the library.
+
+use crate::config::{redact_url, Settings, TaxiiVersion};
+use crate::pipeline::scheduler::{CollectionPoller, PollError};
+use crate::pipeline::{ingest, stages, CancellationToken};
+use crate::store::Store;
+use crate::taxii::client::ClientOptions;
+use crate::taxii::{discovery, TaxiiClient};
+use crate::telemetry::fields;
+use anyhow::Context;
+use chrono::Utc;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::io::AsyncReadExt;
+use tokio::task::JoinSet;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+use url::Url;
+
+/// Output format of `status` and `discover`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Opens the configured database and applies migrations.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(&settings.store.url, settings.store.max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// `run [--once]`: the daemon. With `once`, polls each collection to the end and exits: 0 when every poll
+/// succeeded, 1 otherwise. Without, polls until SIGINT/SIGTERM, finishes the pages in hand, exits 0.
+pub async fn run(settings: &Settings, once: bool) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let cancel = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(cancel.clone()));
+    let (pages, stages_done) = stages::start(store.clone());
+    let mut pollers = Vec::new();
+    for collection in &settings.collections {
+        let poller = CollectionPoller::new(collection.clone(), store.clone(), pages.clone())
+            .with_context(|| format!("collection {}", collection.name))?;
+        pollers.push(poller);
+    }
+    drop(pages);
+    if pollers.is_empty() {
+        warn!(message = "no [[collections]] configured: nothing to poll");
+    }
+    info!(
+        message = "relay started",
+        store = store.backend(),
+        collections = pollers.len(),
+        once
+    );
+
+    let work = async {
+        let mut failed = 0;
+        if once {
+            let mut polls = JoinSet::new();
+            for poller in pollers {
+                let cancel = cancel.clone();
+                polls.spawn(async move { poller.poll_and_record(&cancel).await });
+            }
+            while let Some(result) = polls.join_next().await {
+                match result {
+                    Ok(Ok(_)) | Ok(Err(PollError::Cancelled)) => {}
+                    Ok(Err(_)) => failed += 1,
+                    Err(join_error) => {
+                        error!(message = "poll task failed", { fields::ERROR } = %join_error);
+                        failed += 1;
+                    }
+                }
+            }
+        } else {
+            let tracker = TaskTracker::new();
+            for poller in pollers {
+                tracker.spawn(poller.run(cancel.clone()));
+            }
+            tracker.close();
+            tracker.wait().await;
+        }
+        let _ = stages_done.await;
+        failed
+    };
+    tokio::pin!(work);
+    let deadline = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(settings.shutdown_timeout).await;
+    };
+    tokio::select! {
+        failed = &mut work => {
+            info!(message = "relay stopped", failed_polls = failed);
+            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        _ = deadline => {
+            error!(message = "shutdown deadline passed with work in hand; exiting (stored pages are safe, the rest is re-polled)");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Cancels on SIGINT or SIGTERM.
+async fn cancel_on_signal(cancel: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    info!(message = "stop requested: finishing the pages in hand");
+    cancel.cancel();
+}
+
+/// `migrate`.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    println!("migrations applied ({})", store.backend());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `check-config`: the effective config, secrets redacted.
+pub fn check_config(settings: &Settings, source_name: &str) -> ExitCode {
+    println!("# effective config from {source_name} (valid; secrets are shown only by the names of their variables or files)");
+    print!("{}", settings.to_redacted_toml());
+    ExitCode::SUCCESS
+}
+
+/// `discover URL`: uses the credentials of a configured collection on the same server, if any.
+pub async fn discover(
+    settings: &Settings,
+    url: &Url,
+    version: Option<TaxiiVersion>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let same_server = settings
+        .collections
+        .iter()
+        .find(|c| c.url.origin() == url.origin());
+    let options = same_server.map(ClientOptions::from).unwrap_or_default();
+    let version = version
+        .or(same_server.map(|c| c.taxii_version))
+        .unwrap_or_else(|| {
+            if url.path().trim_end_matches('/').ends_with("/taxii") {
+                TaxiiVersion::V20
+            } else {
+                TaxiiVersion::V21
+            }
+        });
+    let client = TaxiiClient::new(options)?;
+    let found = discovery::discover(&client, url, version)
+        .await
+        .with_context(|| format!("discovery of {} failed", redact_url(url)))?;
+    match format {
+        Format::Text => print!("{}", found.to_text()),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&found)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Serialize)]
+struct CollectionStatus {
+    name: String,
+    cursor: Option<chrono::DateTime<Utc>>,
+    lag_seconds: Option<i64>,
+    last_poll_at: Option<chrono::DateTime<Utc>>,
+    last_success_at: Option<chrono::DateTime<Utc>>,
+    last_error: Option<String>,
+    objects: i64,
+    quarantined: i64,
+    configured: bool,
+}
+
+/// `status`: per collection, its cursor, lag, last success and error, objects and quarantine.
+pub async fn status(settings: &Settings, format: Format) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let cursors = store.cursors().await?;
+    let objects = store.object_counts().await?;
+    let quarantined = store.quarantine_counts().await?;
+    let mut names: Vec<String> = settings.collections.iter().map(|c| c.name.clone()).collect();
+    for name in cursors.iter().map(|c| &c.collection).chain(objects.keys()) {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    let now = Utc::now();
+    let rows: Vec<CollectionStatus> = names
+        .into_iter()
+        .map(|name| {
+            let cursor = cursors.iter().find(|c| c.collection == name);
+            let added_after_last = cursor.and_then(|c| c.added_after_last);
+            CollectionStatus {
+                cursor: added_after_last,
+                lag_seconds: added_after_last.map(|c| (now - c).num_seconds()),
+                last_poll_at: cursor.and_then(|c| c.last_poll_at),
+                last_success_at: cursor.and_then(|c| c.last_success_at),
+                last_error: cursor.and_then(|c| c.last_error.clone()),
+                objects: objects.get(&name).copied().unwrap_or(0),
+                quarantined: quarantined.get(&name).copied().unwrap_or(0),
+                configured: settings.collection(&name).is_some(),
+                name,
+            }
+        })
+        .collect();
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "collections": rows }))?
+        ),
+        Format::Text => {
+            let mut out = String::new();
+            let ts = |t: Option<chrono::DateTime<Utc>>| {
+                t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .unwrap_or_else(|| "-".into())
+            };
+            let _ = writeln!(
+                out,
+                "{:<24} {:<21} {:>9} {:<21} {:>9} {:>11}  last error",
+                "collection", "cursor", "lag", "last success", "objects", "quarantined"
+            );
+            for r in &rows {
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:<21} {:>9} {:<21} {:>9} {:>11}  {}",
+                    r.name,
+                    ts(r.cursor),
+                    r.lag_seconds
+                        .map(|s| humantime::format_duration(std::time::Duration::from_secs(s.max(0) as u64)).to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    ts(r.last_success_at),
+                    r.objects,
+                    r.quarantined,
+                    r.last_error.as_deref().unwrap_or("-")
+                );
+            }
+            print!("{out}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ingest [--collection NAME] FILE...|-`: exit 0 when every input was read as STIX, 1 otherwise
+/// (unreadable inputs are quarantined raw).
+pub async fn ingest(
+    settings: &Settings,
+    collection: &str,
+    inputs: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let default_tlp = settings.collection(collection).and_then(|c| c.default_tlp);
+    let (pages, stages_done) = stages::start(store);
+    let mut all_read = true;
+    for input in inputs {
+        let (name, bytes) = if input.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            tokio::io::stdin()
+                .read_to_end(&mut bytes)
+                .await
+                .context("cannot read standard input")?;
+            ("-".to_owned(), bytes)
+        } else {
+            let bytes = tokio::fs::read(input)
+                .await
+                .with_context(|| format!("cannot read {}", input.display()))?;
+            (input.display().to_string(), bytes)
+        };
+        let summary = ingest::ingest_bytes(&pages, collection, default_tlp, &name, bytes).await?;
+        match &summary.error {
+            Some(error) => {
+                all_read = false;
+                println!("{name}: not STIX ({error}); quarantined");
+            }
+            None => println!(
+                "{name}: {} objects, {} new, {} duplicates, {} quarantined",
+                summary.objects, summary.new, summary.duplicates, summary.quarantined
+            ),
+        }
+    }
+    drop(pages);
+    let _ = stages_done.await;
+    Ok(if all_read {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,20 @@
+//! taxii-relay: polls TAXII 2.1/2.0 collections, checks the STIX it receives, keeps it in a database with
+//! a persisted cursor per collection, and (later stages) delivers it to the platforms a SOC works in.
+//!
+//! The modules follow the pipeline, and dependencies point inward:
+//!
+//! - [`config`]: the TOML file and environment overrides, validated without I/O beyond reading secrets.
+//! - [`stix`]: the STIX object model the relay needs (identity, version key, bundles). No HTTP, no SQL.
+//! - [`taxii`]: the TAXII 2.1/2.0 client: discovery, object pages, paging, auth, TLS, retries.
+//! - [`store`]: the database (PostgreSQL or SQLite): migrations, one transaction per page, cursors.
+//! - [`pipeline`]: wires the stages: scheduler per collection → validation → store, and shutdown.
+//! - [`telemetry`]: logging setup and the names of the fields every event uses.
+//! - [`commands`]: one function per CLI command; `main.rs` only parses arguments and calls these.
+
+pub mod commands;
+pub mod config;
+pub mod pipeline;
+pub mod stix;
+pub mod store;
+pub mod taxii;
+pub mod telemetry;

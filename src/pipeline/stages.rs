@@ -1,0 +1,148 @@
+//! The two shared stages: validation (objects → valid versions + quarantine) and store (one transaction
+//! per page, then the acknowledgement back to the source).
+
+use super::{PageSender, Queued, SourcePage, CHANNEL_CAPACITY};
+use crate::stix::{object_key, Reason};
+use crate::store::{dedupe_versions, NewObject, PageWrite, QuarantineEntry, Store, StoreError};
+use crate::telemetry::fields;
+use backon::{ExponentialBuilder, Retryable};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+/// Starts the validation and store stages. They end once every clone of the returned sender is dropped
+/// and what they hold is stored; await the handle to know that.
+pub fn start(store: Store) -> (PageSender, JoinHandle<()>) {
+    let (source_tx, source_rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let (valid_tx, valid_rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let validation = tokio::spawn(validation_stage(source_rx, valid_tx));
+    let storing = tokio::spawn(store_stage(store, valid_rx));
+    let done = tokio::spawn(async move {
+        let _ = validation.await;
+        let _ = storing.await;
+    });
+    (source_tx, done)
+}
+
+async fn validation_stage(
+    mut input: mpsc::Receiver<Queued<SourcePage>>,
+    output: mpsc::Sender<Queued<PageWrite>>,
+) {
+    while let Some(Queued { page, ack }) = input.recv().await {
+        // CPU-bound on big pages: off the async workers.
+        let write = tokio::task::spawn_blocking(move || validate_page(page))
+            .await
+            .expect("validation does not panic");
+        if output.send(Queued { page: write, ack }).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Splits a page into storable object versions and quarantine entries with reasons.
+pub fn validate_page(page: SourcePage) -> PageWrite {
+    let mut objects = Vec::with_capacity(page.objects.len());
+    let mut quarantined = page.unreadable;
+    for object in page.objects {
+        match object_key(&object, page.default_spec_version) {
+            Ok(key) => objects.push(NewObject {
+                key,
+                tlp: None,
+                body: object,
+            }),
+            Err(reasons) => quarantined.push(quarantine_entry(&object, reasons)),
+        }
+    }
+    let valid = objects.len();
+    let objects = dedupe_versions(objects);
+    PageWrite {
+        collection: page.collection.to_string(),
+        repeated_in_page: valid - objects.len(),
+        objects,
+        quarantined,
+        cursor: page.cursor,
+        received_at: page.received_at,
+    }
+}
+
+fn quarantine_entry(object: &serde_json::Value, reasons: Vec<Reason>) -> QuarantineEntry {
+    QuarantineEntry {
+        object_id: object
+            .get("id")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
+        reasons,
+        raw: serde_json::to_vec(object).unwrap_or_default(),
+    }
+}
+
+async fn store_stage(store: Store, mut input: mpsc::Receiver<Queued<PageWrite>>) {
+    while let Some(Queued { page, ack }) = input.recv().await {
+        let started = Instant::now();
+        let collection = page.collection.clone();
+        let objects = page.objects.len() + page.quarantined.len();
+        let cursor = page.cursor;
+        let result = commit_with_retry(&store, &page).await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(outcome) => info!(
+                message = "page stored",
+                { fields::COLLECTION } = %collection,
+                { fields::OBJECTS } = objects,
+                { fields::NEW } = outcome.new,
+                { fields::DUPLICATES } = outcome.duplicates,
+                { fields::QUARANTINED } = outcome.quarantined,
+                { fields::DURATION_MS } = duration_ms,
+                { fields::CURSOR } = cursor.map(|c| c.to_rfc3339()),
+            ),
+            Err(error) => warn!(
+                message = "page not stored",
+                { fields::COLLECTION } = %collection,
+                { fields::OBJECTS } = objects,
+                { fields::DURATION_MS } = duration_ms,
+                { fields::ERROR } = %error,
+            ),
+        }
+        // The source may have stopped waiting (shutdown); the page is stored all the same.
+        let _ = ack.send(result);
+    }
+}
+
+/// A lost connection or a pool timeout is retried a few times before the page (and its poll) fails;
+/// the transaction makes a retry safe.
+async fn commit_with_retry(
+    store: &Store,
+    page: &PageWrite,
+) -> Result<crate::store::PageOutcome, StoreError> {
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(5))
+        .with_max_times(4)
+        .with_jitter();
+    (|| store.commit_page(page))
+        .retry(backoff)
+        .when(StoreError::is_retryable)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    #[test]
+    fn one_bad_object_does_not_block_the_good_ones() {
+        let good = json!({"type": "malware", "id": "malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+            "created": "2020-01-01T00:00:00Z", "modified": "2020-01-01T00:00:00Z"});
+        let bad = json!({"type": "malware", "id": "not-an-id"});
+        let page = SourcePage::new(Arc::from("c"), vec![good, bad, json!(42)], "2.1");
+        let write = validate_page(page);
+        assert_eq!(write.objects.len(), 1);
+        assert_eq!(write.quarantined.len(), 2);
+        assert_eq!(write.quarantined[0].object_id.as_deref(), Some("not-an-id"));
+        assert_eq!(write.quarantined[0].reasons[0].code, "invalid_id");
+        assert_eq!(write.quarantined[1].reasons[0].code, "not_an_object");
+    }
+}

@@ -1,0 +1,264 @@
+//! The database: migrations, the one-transaction-per-page write, cursors, and the read queries the CLI uses.
+//!
+//! Owns: all SQL. One file per backend ([`postgres`], [`sqlite`]) with the same methods, so each backend's
+//! SQL is plain and tested on its own; [`Store`] dispatches between them.
+//! Must never: know HTTP or TAXII, or advance a cursor in a transaction other than the one that stores the
+//! page it covers.
+
+pub mod postgres;
+pub mod sqlite;
+
+use crate::stix::{ObjectKey, Reason};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Connection loss, pool timeouts and I/O are worth retrying; constraint and SQL errors are not.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Connect { .. }
+                | StoreError::Query(
+                    sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+                )
+        )
+    }
+}
+
+/// One valid object version to store.
+#[derive(Debug, Clone)]
+pub struct NewObject {
+    pub key: ObjectKey,
+    /// Resolved TLP level (`clear` … `red`), when known.
+    pub tlp: Option<String>,
+    pub body: Value,
+}
+
+/// Something refused, kept raw with its reasons.
+#[derive(Debug, Clone)]
+pub struct QuarantineEntry {
+    pub object_id: Option<String>,
+    pub reasons: Vec<Reason>,
+    pub raw: Vec<u8>,
+}
+
+/// Everything one page writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct PageWrite {
+    pub collection: String,
+    pub objects: Vec<NewObject>,
+    pub quarantined: Vec<QuarantineEntry>,
+    /// The collection's new cursor; never moves a stored cursor backwards. `None`: leave it.
+    pub cursor: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    /// Versions the page carried more than once, already removed from `objects` by [`dedupe_versions`].
+    pub repeated_in_page: usize,
+}
+
+/// What a page write did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PageOutcome {
+    /// Object versions not stored before (and SCOs whose content changed).
+    pub new: usize,
+    /// Object versions already stored (overlap, re-polls, repeats within the page).
+    pub duplicates: usize,
+    pub quarantined: usize,
+}
+
+/// A collection's row in `cursors`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CursorRow {
+    pub collection: String,
+    pub added_after_last: Option<DateTime<Utc>>,
+    pub last_poll_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// The database, PostgreSQL or SQLite.
+#[derive(Clone)]
+pub enum Store {
+    Postgres(postgres::PgStore),
+    Sqlite(sqlite::SqliteStore),
+}
+
+impl Store {
+    /// Opens a pool. `sqlite://FILE` creates the file if missing.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(
+                sqlite::SqliteStore::connect(url, max_connections).await?,
+            ))
+        } else {
+            Ok(Store::Postgres(
+                postgres::PgStore::connect(url, max_connections).await?,
+            ))
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Postgres(_) => "postgres",
+            Store::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Applies pending migrations (PostgreSQL: under an advisory lock, so replicas may race safely).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Postgres(s) => s.migrate().await,
+            Store::Sqlite(s) => s.migrate().await,
+        }
+    }
+
+    /// Writes a page's objects, quarantine entries and cursor in one transaction.
+    /// `page.objects` must hold each `(id, modified)` once (see [`dedupe_versions`]).
+    pub async fn commit_page(&self, page: &PageWrite) -> Result<PageOutcome, StoreError> {
+        let new = match self {
+            Store::Postgres(s) => s.commit_page(page).await?,
+            Store::Sqlite(s) => s.commit_page(page).await?,
+        };
+        Ok(PageOutcome {
+            new,
+            duplicates: page.objects.len() - new + page.repeated_in_page,
+            quarantined: page.quarantined.len(),
+        })
+    }
+
+    /// The collection's cursor: the server's `date_added` of the last page stored.
+    pub async fn cursor(&self, collection: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self
+            .cursor_row(collection)
+            .await?
+            .and_then(|r| r.added_after_last))
+    }
+
+    pub async fn cursor_row(&self, collection: &str) -> Result<Option<CursorRow>, StoreError> {
+        Ok(self
+            .cursors()
+            .await?
+            .into_iter()
+            .find(|r| r.collection == collection))
+    }
+
+    pub async fn cursors(&self) -> Result<Vec<CursorRow>, StoreError> {
+        match self {
+            Store::Postgres(s) => s.cursors().await,
+            Store::Sqlite(s) => s.cursors().await,
+        }
+    }
+
+    /// Records a poll's end: `last_poll_at`, and `last_success_at` or `last_error`.
+    pub async fn record_poll(
+        &self,
+        collection: &str,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Postgres(s) => s.record_poll(collection, at, error).await,
+            Store::Sqlite(s) => s.record_poll(collection, at, error).await,
+        }
+    }
+
+    /// Every stored `(id, modified)`, sorted: for tests and audits.
+    pub async fn object_versions(&self) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        match self {
+            Store::Postgres(s) => s.object_versions().await,
+            Store::Sqlite(s) => s.object_versions().await,
+        }
+    }
+
+    /// Quarantine rows per collection.
+    pub async fn quarantine_counts(&self) -> Result<HashMap<String, i64>, StoreError> {
+        match self {
+            Store::Postgres(s) => s.quarantine_counts().await,
+            Store::Sqlite(s) => s.quarantine_counts().await,
+        }
+    }
+
+    /// Stored object versions per collection.
+    pub async fn object_counts(&self) -> Result<HashMap<String, i64>, StoreError> {
+        match self {
+            Store::Postgres(s) => s.object_counts().await,
+            Store::Sqlite(s) => s.object_counts().await,
+        }
+    }
+
+    /// Readiness: the database answers and migrations are applied.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Postgres(s) => s.ready().await,
+            Store::Sqlite(s) => s.ready().await,
+        }
+    }
+}
+
+/// A page may carry the same version twice; PostgreSQL refuses an upsert touching one row twice, and
+/// counting must see it once. Keeps the last occurrence, in first-seen order.
+pub fn dedupe_versions(objects: Vec<NewObject>) -> Vec<NewObject> {
+    let mut index: HashMap<(String, DateTime<Utc>), usize> = HashMap::with_capacity(objects.len());
+    let mut out: Vec<NewObject> = Vec::with_capacity(objects.len());
+    for object in objects {
+        let key = (object.key.id.clone(), object.key.modified);
+        match index.get(&key) {
+            Some(&i) => out[i] = object,
+            None => {
+                index.insert(key, out.len());
+                out.push(object);
+            }
+        }
+    }
+    out
+}
+
+/// Serializes quarantine reasons for the `reasons` column.
+fn reasons_json(reasons: &[Reason]) -> Value {
+    serde_json::to_value(reasons).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stix::object_key;
+    use serde_json::json;
+
+    #[test]
+    fn dedupe_keeps_one_per_version() {
+        let make = |id: &str, modified: &str| {
+            let body = json!({"type": "malware", "id": id, "modified": modified, "created": modified});
+            NewObject {
+                key: object_key(&body, "2.1").unwrap(),
+                tlp: None,
+                body,
+            }
+        };
+        let a = "malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061";
+        let b = "malware--1c7b5b88-8ff7-4a4d-aa9d-feb398cd0061";
+        let out = dedupe_versions(vec![
+            make(a, "2020-01-01T00:00:00Z"),
+            make(b, "2020-01-01T00:00:00Z"),
+            make(a, "2020-01-01T00:00:00Z"),
+            make(a, "2021-01-01T00:00:00Z"),
+        ]);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].key.id, a);
+        assert_eq!(out[1].key.id, b);
+    }
+}

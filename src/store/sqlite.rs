@@ -1,0 +1,226 @@
+//! SQLite backend, the embedded default: WAL journal, `synchronous = FULL` (a committed page survives power
+//! loss), batched multi-row inserts, timestamps as fixed-width RFC 3339 text so text order is time order.
+
+use super::{reasons_json, CursorRow, PageWrite, StoreError};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Rows per INSERT statement: 11 parameters each stays far below SQLite's 32,766 variables.
+const ROWS_PER_STATEMENT: usize = 500;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// The one text form of a timestamp in SQLite: UTC, six fractional digits, `Z`.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| crate::stix::parse_timestamp(&s))
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let connect_err = |source| StoreError::Connect {
+            url: url.to_owned(),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(connect_err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await
+            .map_err(connect_err)?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn commit_page(&self, page: &PageWrite) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let received_at = ts(page.received_at);
+        let mut new = 0;
+        for chunk in page.objects.chunks(ROWS_PER_STATEMENT) {
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO objects (id, modified, type, spec_version, created, revoked, tlp, collection,
+                                      first_seen_at, content_hash, body) ",
+            );
+            insert.push_values(chunk, |mut row, o| {
+                row.push_bind(o.key.id.as_str())
+                    .push_bind(ts(o.key.modified))
+                    .push_bind(o.key.object_type.as_str())
+                    .push_bind(o.key.spec_version.as_str())
+                    .push_bind(o.key.created.map(ts))
+                    .push_bind(o.key.revoked)
+                    .push_bind(o.tlp.as_deref())
+                    .push_bind(page.collection.as_str())
+                    .push_bind(received_at.as_str())
+                    .push_bind(o.key.content_hash.as_deref())
+                    .push_bind(o.body.to_string());
+            });
+            // Same rule as PostgreSQL: an SCO whose content changed is updated; other versions are immutable.
+            insert.push(
+                " ON CONFLICT (id, modified) DO UPDATE
+                    SET body = excluded.body, content_hash = excluded.content_hash,
+                        collection = excluded.collection, first_seen_at = excluded.first_seen_at,
+                        tlp = excluded.tlp
+                    WHERE objects.content_hash IS NOT NULL
+                      AND objects.content_hash IS NOT excluded.content_hash
+                 RETURNING id",
+            );
+            new += insert.build().fetch_all(&mut *tx).await?.len();
+        }
+        for q in &page.quarantined {
+            sqlx::query(
+                "INSERT INTO quarantine (collection, object_id, received_at, reasons, raw)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&page.collection)
+            .bind(&q.object_id)
+            .bind(&received_at)
+            .bind(reasons_json(&q.reasons).to_string())
+            .bind(&q.raw)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(cursor) = page.cursor {
+            sqlx::query(
+                "INSERT INTO cursors (collection, added_after_last) VALUES (?1, ?2)
+                 ON CONFLICT (collection) DO UPDATE
+                    SET added_after_last = CASE
+                        WHEN cursors.added_after_last IS NULL
+                          OR excluded.added_after_last > cursors.added_after_last
+                        THEN excluded.added_after_last ELSE cursors.added_after_last END",
+            )
+            .bind(&page.collection)
+            .bind(ts(cursor))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    pub async fn cursors(&self) -> Result<Vec<CursorRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT collection, added_after_last, last_poll_at, last_success_at, last_error
+             FROM cursors ORDER BY collection",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CursorRow {
+                    collection: r.try_get("collection")?,
+                    added_after_last: parse_ts(r.try_get("added_after_last")?),
+                    last_poll_at: parse_ts(r.try_get("last_poll_at")?),
+                    last_success_at: parse_ts(r.try_get("last_success_at")?),
+                    last_error: r.try_get("last_error")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn record_poll(
+        &self,
+        collection: &str,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let at = ts(at);
+        let success_at = error.is_none().then_some(at.as_str());
+        sqlx::query(
+            "INSERT INTO cursors (collection, last_poll_at, last_success_at, last_error)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (collection) DO UPDATE
+                SET last_poll_at = excluded.last_poll_at,
+                    last_success_at = COALESCE(excluded.last_success_at, cursors.last_success_at),
+                    last_error = excluded.last_error",
+        )
+        .bind(collection)
+        .bind(&at)
+        .bind(success_at)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn object_versions(&self) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let rows = sqlx::query("SELECT id, modified FROM objects ORDER BY id, modified")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let modified: String = r.try_get("modified")?;
+                let modified = crate::stix::parse_timestamp(&modified).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("bad timestamp {modified:?} in objects").into())
+                })?;
+                Ok((r.try_get("id")?, modified))
+            })
+            .collect()
+    }
+
+    pub async fn quarantine_counts(&self) -> Result<HashMap<String, i64>, StoreError> {
+        self.counts("SELECT collection, COUNT(*) FROM quarantine GROUP BY collection")
+            .await
+    }
+
+    pub async fn object_counts(&self) -> Result<HashMap<String, i64>, StoreError> {
+        self.counts("SELECT collection, COUNT(*) FROM objects GROUP BY collection")
+            .await
+    }
+
+    async fn counts(&self, sql: &'static str) -> Result<HashMap<String, i64>, StoreError> {
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1 FROM cursors LIMIT 1")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_fixed_width() {
+        let t = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(ts(t), "2025-01-01T00:00:00.000000Z");
+        let t = DateTime::parse_from_rfc3339("2025-01-01T00:00:00.1234567Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(ts(t), "2025-01-01T00:00:00.123456Z");
+    }
+}

@@ -1,0 +1,39 @@
+//! Logs: JSON (one object per line) or pretty, to stderr so command output on stdout stays parseable.
+//!
+//! Owns: the subscriber setup and the names of the fields every event uses, so dashboards can rely on them.
+//! Must never: log a secret; config types redact their own Debug, and URLs are logged without passwords.
+
+use crate::config::LogFormat;
+use tracing_subscriber::EnvFilter;
+
+/// Field names shared by every event.
+pub mod fields {
+    pub const COLLECTION: &str = "collection";
+    pub const SINK: &str = "sink";
+    pub const OBJECTS: &str = "objects";
+    pub const NEW: &str = "new";
+    pub const DUPLICATES: &str = "duplicates";
+    pub const QUARANTINED: &str = "quarantined";
+    pub const DURATION_MS: &str = "duration_ms";
+    pub const CURSOR: &str = "cursor";
+    pub const ERROR: &str = "error";
+}
+
+/// Installs the global subscriber. `RUST_LOG`, when set, wins over the configured level.
+pub fn init(format: LogFormat, level: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second init (tests) is not an error worth failing over.
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Pretty => builder.compact().try_init(),
+    };
+}

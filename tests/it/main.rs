@@ -1,0 +1,2 @@
+//! Integration tests: one binary, shared helpers.
+mod taxii_server;
