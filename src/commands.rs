@@ -193,7 +193,11 @@ pub async fn status(settings: &Settings, format: Format) -> anyhow::Result<ExitC
     let cursors = store.cursors().await?;
     let objects = store.object_counts().await?;
     let quarantined = store.quarantine_counts().await?;
-    let mut names: Vec<String> = settings.collections.iter().map(|c| c.name.clone()).collect();
+    let mut names: Vec<String> = settings
+        .collections
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
     for name in cursors.iter().map(|c| &c.collection).chain(objects.keys()) {
         if !names.contains(name) {
             names.push(name.clone());
@@ -241,7 +245,12 @@ pub async fn status(settings: &Settings, format: Format) -> anyhow::Result<ExitC
                     r.name,
                     ts(r.cursor),
                     r.lag_seconds
-                        .map(|s| humantime::format_duration(std::time::Duration::from_secs(s.max(0) as u64)).to_string())
+                        .map(
+                            |s| humantime::format_duration(std::time::Duration::from_secs(
+                                s.max(0) as u64
+                            ))
+                            .to_string()
+                        )
                         .unwrap_or_else(|| "-".into()),
                     ts(r.last_success_at),
                     r.objects,

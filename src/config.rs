@@ -503,7 +503,9 @@ fn validate(s: &mut Settings, err: ErrFn) -> Result<(), ConfigError> {
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&s.log.level) {
         return Err(err(
             "log.level",
-            format!("expected a level (error, warn, info, debug, trace) or an EnvFilter directive: {e}"),
+            format!(
+                "expected a level (error, warn, info, debug, trace) or an EnvFilter directive: {e}"
+            ),
         ));
     }
     let mut names = HashSet::new();
@@ -513,7 +515,10 @@ fn validate(s: &mut Settings, err: ErrFn) -> Result<(), ConfigError> {
         if !names.insert(c.name.clone()) {
             return Err(err(
                 &key("name"),
-                format!("expected a unique collection name; {:?} is used twice", c.name),
+                format!(
+                    "expected a unique collection name; {:?} is used twice",
+                    c.name
+                ),
             ));
         }
         check_http_url(&c.url, &key("url"), err)?;
@@ -545,7 +550,10 @@ fn validate(s: &mut Settings, err: ErrFn) -> Result<(), ConfigError> {
         match sink.kind {
             SinkKind::File => {
                 if sink.path.is_none() {
-                    return Err(err(&key("path"), "expected a file path for a file sink".into()));
+                    return Err(err(
+                        &key("path"),
+                        "expected a file path for a file sink".into(),
+                    ));
                 }
             }
             _ => match &sink.url {
@@ -598,7 +606,10 @@ fn check_http_url(url: &Url, key: &str, err: ErrFn) -> Result<(), ConfigError> {
     } else {
         Err(err(
             key,
-            format!("expected an http:// or https:// URL, got {}", redact_url(url)),
+            format!(
+                "expected an http:// or https:// URL, got {}",
+                redact_url(url)
+            ),
         ))
     }
 }
@@ -726,9 +737,9 @@ fn read_secret(
     }
     if let Some(path) = file {
         return match std::fs::read_to_string(path) {
-            Ok(v) if !v.trim().is_empty() => {
-                Ok(Some(SecretString::from(v.trim_end_matches(['\n', '\r']).to_owned())))
-            }
+            Ok(v) if !v.trim().is_empty() => Ok(Some(SecretString::from(
+                v.trim_end_matches(['\n', '\r']).to_owned(),
+            ))),
             Ok(_) => Err(err(
                 &format!("{key}.{what}_file"),
                 format!("expected {} to hold a secret; it is empty", path.display()),

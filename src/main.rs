@@ -9,7 +9,11 @@ use taxii_relay::config::{self, LogFormat, TaxiiVersion};
 use url::Url;
 
 #[derive(Parser)]
-#[command(name = "taxii-relay", version, about = "Polls TAXII collections, stores STIX with a persisted cursor, delivers it with TLP enforced")]
+#[command(
+    name = "taxii-relay",
+    version,
+    about = "Polls TAXII collections, stores STIX with a persisted cursor, delivers it with TLP enforced"
+)]
 struct Cli {
     /// Config file (TOML). Without it, the embedded quickstart config.
     #[arg(long, global = true, env = "TAXII_RELAY_CONFIG")]
@@ -90,7 +94,10 @@ fn main() -> ExitCode {
         Some(LogFormatArg::Pretty) => LogFormat::Pretty,
         None => settings.log.format,
     };
-    taxii_relay::telemetry::init(format, cli.log_level.as_deref().unwrap_or(&settings.log.level));
+    taxii_relay::telemetry::init(
+        format,
+        cli.log_level.as_deref().unwrap_or(&settings.log.level),
+    );
 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -55,9 +55,11 @@ CREATE TABLE quarantine (
     object_id    TEXT,
     received_at  TIMESTAMPTZ NOT NULL,
     reasons      JSONB       NOT NULL,
-    raw          BYTEA       NOT NULL
+    raw          BYTEA       NOT NULL,
+    raw_sha256   TEXT        NOT NULL       -- the same bad content re-polled through the overlap is kept once
 );
 CREATE INDEX quarantine_collection_idx ON quarantine (collection, received_at);
+CREATE UNIQUE INDEX quarantine_raw_idx ON quarantine (collection, raw_sha256);
 
 CREATE TABLE deliveries (
     sink             TEXT        NOT NULL,

@@ -54,9 +54,11 @@ CREATE TABLE quarantine (
     object_id    TEXT,
     received_at  TEXT NOT NULL,
     reasons      TEXT NOT NULL,
-    raw          BLOB NOT NULL
+    raw          BLOB NOT NULL,
+    raw_sha256   TEXT NOT NULL       -- the same bad content re-polled through the overlap is kept once
 );
 CREATE INDEX quarantine_collection_idx ON quarantine (collection, received_at);
+CREATE UNIQUE INDEX quarantine_raw_idx ON quarantine (collection, raw_sha256);
 
 CREATE TABLE deliveries (
     sink             TEXT    NOT NULL,

@@ -45,7 +45,10 @@ pub async fn ingest_bytes(
                 reasons: vec![reason],
                 raw: bytes,
             });
-            add(&mut summary, page_stored(send_page(pages, page).await?).await?);
+            add(
+                &mut summary,
+                page_stored(send_page(pages, page).await?).await?,
+            );
             return Ok(summary);
         }
     };

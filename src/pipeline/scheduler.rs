@@ -10,8 +10,8 @@
 
 use super::{page_stored, send_page, PageAck, PageSender, PipelineError, SourcePage};
 use crate::config::CollectionSettings;
-use crate::store::{PageOutcome, QuarantineEntry, Store, StoreError};
 use crate::stix::Reason;
+use crate::store::{PageOutcome, QuarantineEntry, Store, StoreError};
 use crate::taxii::{FetchedPage, Poll, PollRequest, TaxiiClient, TaxiiError};
 use crate::telemetry::fields;
 use chrono::{DateTime, Utc};

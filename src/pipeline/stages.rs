@@ -68,10 +68,7 @@ pub fn validate_page(page: SourcePage) -> PageWrite {
 
 fn quarantine_entry(object: &serde_json::Value, reasons: Vec<Reason>) -> QuarantineEntry {
     QuarantineEntry {
-        object_id: object
-            .get("id")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned),
+        object_id: object.get("id").and_then(|v| v.as_str()).map(str::to_owned),
         reasons,
         raw: serde_json::to_vec(object).unwrap_or_default(),
     }

@@ -63,11 +63,23 @@ mod tests {
 
     #[test]
     fn order_is_clear_to_red() {
-        let mut levels = vec![Tlp::Red, Tlp::Clear, Tlp::AmberStrict, Tlp::Green, Tlp::Amber];
+        let mut levels = vec![
+            Tlp::Red,
+            Tlp::Clear,
+            Tlp::AmberStrict,
+            Tlp::Green,
+            Tlp::Amber,
+        ];
         levels.sort();
         assert_eq!(
             levels,
-            vec![Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red]
+            vec![
+                Tlp::Clear,
+                Tlp::Green,
+                Tlp::Amber,
+                Tlp::AmberStrict,
+                Tlp::Red
+            ]
         );
     }
 

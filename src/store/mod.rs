@@ -58,6 +58,14 @@ pub struct QuarantineEntry {
     pub raw: Vec<u8>,
 }
 
+impl QuarantineEntry {
+    /// Identifies the raw content, so the same bad object re-polled through the overlap is kept once.
+    pub fn raw_sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(&self.raw))
+    }
+}
+
 /// Everything one page writes, in one transaction.
 #[derive(Debug, Clone)]
 pub struct PageWrite {
@@ -242,7 +250,8 @@ mod tests {
     #[test]
     fn dedupe_keeps_one_per_version() {
         let make = |id: &str, modified: &str| {
-            let body = json!({"type": "malware", "id": id, "modified": modified, "created": modified});
+            let body =
+                json!({"type": "malware", "id": id, "modified": modified, "created": modified});
             NewObject {
                 key: object_key(&body, "2.1").unwrap(),
                 tlp: None,

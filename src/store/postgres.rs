@@ -104,14 +104,16 @@ impl PgStore {
         }
         for q in &page.quarantined {
             sqlx::query(
-                "INSERT INTO quarantine (collection, object_id, received_at, reasons, raw)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO quarantine (collection, object_id, received_at, reasons, raw, raw_sha256)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (collection, raw_sha256) DO NOTHING",
             )
             .bind(&page.collection)
             .bind(&q.object_id)
             .bind(page.received_at)
             .bind(reasons_json(&q.reasons))
             .bind(&q.raw)
+            .bind(q.raw_sha256())
             .execute(&mut *tx)
             .await?;
         }

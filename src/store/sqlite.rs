@@ -94,14 +94,16 @@ impl SqliteStore {
         }
         for q in &page.quarantined {
             sqlx::query(
-                "INSERT INTO quarantine (collection, object_id, received_at, reasons, raw)
-                 VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO quarantine (collection, object_id, received_at, reasons, raw, raw_sha256)
+                 VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (collection, raw_sha256) DO NOTHING",
             )
             .bind(&page.collection)
             .bind(&q.object_id)
             .bind(&received_at)
             .bind(reasons_json(&q.reasons).to_string())
             .bind(&q.raw)
+            .bind(q.raw_sha256())
             .execute(&mut *tx)
             .await?;
         }

@@ -146,7 +146,11 @@ impl TaxiiClient {
             .adjust(|error, delay| {
                 // Out of retries stays out of retries; otherwise wait at least what the server asked.
                 let delay = delay?;
-                Some(error.retry_after().map_or(delay, |asked| asked.min(MAX_RETRY_AFTER)))
+                Some(
+                    error
+                        .retry_after()
+                        .map_or(delay, |asked| asked.min(MAX_RETRY_AFTER)),
+                )
             })
             .notify(|error, delay| {
                 warn!(
@@ -165,10 +169,10 @@ impl TaxiiClient {
         accept: &str,
         extra_headers: &[(&str, String)],
     ) -> Result<HttpResponse, TaxiiError> {
-        let mut request = self
-            .http
-            .get(url.clone())
-            .header(ACCEPT, HeaderValue::from_str(accept).expect("static media type"));
+        let mut request = self.http.get(url.clone()).header(
+            ACCEPT,
+            HeaderValue::from_str(accept).expect("static media type"),
+        );
         for (name, value) in extra_headers {
             request = request.header(*name, value);
         }
@@ -323,9 +327,15 @@ fn send_error(url: &Url, e: reqwest::Error) -> TaxiiError {
     }
 }
 
-/// reqwest's Display says only "error sending request"; the cause is in the source chain.
+/// reqwest's Display says only "error sending request for url (…)"; the cause is in the source chain,
+/// and the URL is already in our message.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
+    let mut parts = Vec::new();
+    let top = e.to_string();
+    if !top.starts_with("error sending request") && !top.starts_with("error decoding response body")
+    {
+        parts.push(top);
+    }
     let mut source = e.source();
     while let Some(s) = source {
         let text = s.to_string();
@@ -333,6 +343,9 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
             parts.push(text);
         }
         source = s.source();
+    }
+    if parts.is_empty() {
+        parts.push(e.to_string());
     }
     parts.join(": ")
 }
@@ -355,7 +368,14 @@ mod tests {
     fn classifies_statuses() {
         let url = Url::parse("http://127.0.0.1/x/").unwrap();
         let h = HeaderMap::new();
-        for (code, retry) in [(500, true), (503, true), (501, false), (429, true), (408, true), (400, false)] {
+        for (code, retry) in [
+            (500, true),
+            (503, true),
+            (501, false),
+            (429, true),
+            (408, true),
+            (400, false),
+        ] {
             let err = check_status(&url, StatusCode::from_u16(code).unwrap(), &h, b"").unwrap_err();
             assert_eq!(err.is_retryable(), retry, "{code}");
         }
@@ -371,9 +391,6 @@ mod tests {
             error_message(StatusCode::BAD_REQUEST, body),
             "Bad filter: added_after is not a timestamp"
         );
-        assert_eq!(
-            error_message(StatusCode::BAD_GATEWAY, b""),
-            "Bad Gateway"
-        );
+        assert_eq!(error_message(StatusCode::BAD_GATEWAY, b""), "Bad Gateway");
     }
 }

@@ -101,12 +101,18 @@ pub async fn discover(
     Ok(discovery)
 }
 
-async fn api_root(client: &TaxiiClient, root_url: &Url, accept: &str) -> Result<ApiRoot, TaxiiError> {
+async fn api_root(
+    client: &TaxiiClient,
+    root_url: &Url,
+    accept: &str,
+) -> Result<ApiRoot, TaxiiError> {
     let info = client.get(root_url, accept, &[], parse_json).await?;
     let collections_url = root_url
         .join("collections/")
         .map_err(|e| TaxiiError::Setup(e.to_string()))?;
-    let list = client.get(&collections_url, accept, &[], parse_json).await?;
+    let list = client
+        .get(&collections_url, accept, &[], parse_json)
+        .await?;
     let collections = list
         .get("collections")
         .and_then(Value::as_array)
@@ -125,7 +131,12 @@ async fn api_root(client: &TaxiiClient, root_url: &Url, accept: &str) -> Result<
                         media_types: c
                             .get("media_types")
                             .and_then(Value::as_array)
-                            .map(|m| m.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                            .map(|m| {
+                                m.iter()
+                                    .filter_map(Value::as_str)
+                                    .map(str::to_owned)
+                                    .collect()
+                            })
                             .unwrap_or_default(),
                     })
                 })
@@ -138,7 +149,12 @@ async fn api_root(client: &TaxiiClient, root_url: &Url, accept: &str) -> Result<
         versions: info
             .get("versions")
             .and_then(Value::as_array)
-            .map(|v| v.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|v| {
+                v.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default(),
         max_content_length: info.get("max_content_length").and_then(Value::as_u64),
         collections,
@@ -155,14 +171,20 @@ impl Discovery {
             "TAXII {} server {}{}",
             self.taxii_version,
             self.url,
-            self.title.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
+            self.title
+                .as_deref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default()
         );
         for root in &self.api_roots {
             let _ = writeln!(
                 out,
                 "api root {}{}",
                 root.url,
-                root.title.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
+                root.title
+                    .as_deref()
+                    .map(|t| format!(" ({t})"))
+                    .unwrap_or_default()
             );
             if let Some(error) = &root.error {
                 let _ = writeln!(out, "  error: {error}");
@@ -175,7 +197,10 @@ impl Discovery {
                     c.can_read,
                     c.can_write,
                     c.title.as_deref().unwrap_or(""),
-                    c.alias.as_deref().map(|a| format!(" [{a}]")).unwrap_or_default()
+                    c.alias
+                        .as_deref()
+                        .map(|a| format!(" [{a}]"))
+                        .unwrap_or_default()
                 );
             }
         }

@@ -102,9 +102,9 @@ impl Poll {
         self.pages += 1;
         if self.pages > MAX_PAGES_PER_POLL {
             self.done = true;
-            return Err(self.paging_error(format!(
-                "more than {MAX_PAGES_PER_POLL} pages in one poll"
-            )));
+            return Err(
+                self.paging_error(format!("more than {MAX_PAGES_PER_POLL} pages in one poll"))
+            );
         }
         let page = match self.request.version {
             TaxiiVersion::V21 => self.next_page_21().await?,
@@ -291,8 +291,8 @@ fn parse_envelope(response: &HttpResponse) -> Result<Envelope, TaxiiError> {
             objects: Vec::new(),
         });
     }
-    let value: Value = serde_json::from_slice(&response.body)
-        .map_err(|e| invalid(format!("not JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(&response.body).map_err(|e| invalid(format!("not JSON: {e}")))?;
     let Value::Object(mut map) = value else {
         return Err(invalid("the envelope is not a JSON object".into()));
     };
@@ -379,7 +379,10 @@ mod tests {
             parse_content_range("items 0-99/1000"),
             Some((0, 99, Some(1000)))
         );
-        assert_eq!(parse_content_range("items 100-149/*"), Some((100, 149, None)));
+        assert_eq!(
+            parse_content_range("items 100-149/*"),
+            Some((100, 149, None))
+        );
         assert_eq!(parse_content_range("items */1000"), None);
         assert_eq!(parse_content_range("bytes 0-1/2"), None);
     }

@@ -1,2 +1,5 @@
-//! Integration tests: one binary, shared helpers.
+//! Integration tests: one binary, shared helpers, an in-process TAXII server, real SQLite and PostgreSQL.
+mod field_failures;
+mod helpers;
+mod polling;
 mod taxii_server;
