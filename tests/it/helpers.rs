@@ -135,22 +135,33 @@ pub fn random_suffix() -> String {
     format!("{n:016x}")
 }
 
-/// Runs the real binary with a config file and arguments.
-pub fn relay(config: &Path, args: &[&str]) -> Output {
+/// Runs the real binary with a config file and arguments, without blocking the runtime that serves the
+/// test's fixtures.
+pub async fn relay(config: &Path, args: &[&str]) -> Output {
     relay_command(config, args)
         .output()
+        .await
         .expect("run taxii-relay")
 }
 
-pub fn relay_command(config: &Path, args: &[&str]) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_taxii-relay"));
+pub fn relay_command(config: &Path, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_taxii-relay"));
     command
         .arg("--config")
         .arg(config)
         .args(args)
         .env_remove("TAXII_RELAY_CONFIG")
-        .env_remove("RUST_LOG");
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true);
     command
+}
+
+/// The JSON log events a run printed on stderr.
+pub fn log_events(output: &Output) -> Vec<serde_json::Value> {
+    stderr(output)
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
 }
 
 pub fn stderr(output: &Output) -> String {

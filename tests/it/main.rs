@@ -1,5 +1,8 @@
 //! Integration tests: one binary, shared helpers, an in-process TAXII server, real SQLite and PostgreSQL.
+mod cli;
+mod config;
 mod field_failures;
 mod helpers;
 mod polling;
 mod taxii_server;
+mod tls;
