@@ -57,7 +57,7 @@ pub struct Settings {
     pub sinks: Vec<SinkSettings>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSettings {
     /// `sqlite://FILE` (embedded default, created if missing) or `postgres://user@host/db`.
@@ -66,6 +66,15 @@ pub struct StoreSettings {
     /// Connections in the pool.
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
+}
+
+impl std::fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field("url", &redact_url_str(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
 }
 
 impl Default for StoreSettings {
@@ -439,17 +448,42 @@ pub fn load_with_env(
     env: Vec<(String, String)>,
 ) -> Result<Settings, ConfigError> {
     let file = source.display_name();
+    let env_map: std::collections::HashMap<String, String> = env.iter().cloned().collect();
     let err = |key: &str, expected: String| ConfigError {
         file: file.clone(),
         key: key.to_owned(),
-        expected,
+        expected: match env_override_name(key, &env_map) {
+            Some(name) => {
+                format!("{expected} (the value comes from the environment variable {name})")
+            }
+            None => expected,
+        },
     };
     let text = match source {
         ConfigSource::File(path) => std::fs::read_to_string(path)
             .map_err(|e| err("", format!("cannot read the file: {e}")))?,
         ConfigSource::Quickstart => QUICKSTART.to_owned(),
     };
-    let env_map: std::collections::HashMap<String, String> = env.iter().cloned().collect();
+    // Parsed here first only for the error: the config crate's message quotes the offending line,
+    // which may hold the password of a store URL.
+    if let Err(e) = text.parse::<toml::Table>() {
+        let at = e
+            .span()
+            .map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(" at line {line}, column {column}")
+            })
+            .unwrap_or_default();
+        return Err(err(
+            "",
+            format!(
+                "expected valid TOML; syntax error{at}: {}",
+                e.message().trim_end()
+            ),
+        ));
+    }
     let merged = config::Config::builder()
         .add_source(config::File::from_str(&text, config::FileFormat::Toml))
         .add_source(
@@ -464,37 +498,97 @@ pub fn load_with_env(
     let mut settings: Settings = serde_path_to_error::deserialize(merged).map_err(|e| {
         let key = e.path().to_string();
         let key = if key == "." { String::new() } else { key };
-        err(&key, describe_serde_error(&e.inner().to_string()))
+        let (key, expected) = describe_serde_error(key, &e.inner().to_string());
+        err(&key, expected)
     })?;
     validate(&mut settings, &|key, expected| err(key, expected))?;
     resolve_secrets(&mut settings, &env_map, &|key, expected| err(key, expected))?;
     Ok(settings)
 }
 
-/// serde's messages say "invalid value: …, expected …"; keep them, but drop the config crate's
-/// own " for key …" suffix since the key is already named.
-fn describe_serde_error(message: &str) -> String {
+/// The environment variable that set `key` (`store.url` → `TAXII_RELAY__STORE__URL`), if one did.
+fn env_override_name(key: &str, env: &std::collections::HashMap<String, String>) -> Option<String> {
+    if key.is_empty() || key.contains('[') {
+        return None;
+    }
+    let wanted = format!("taxii_relay__{}", key.replace('.', "__"));
+    env.keys().find(|k| k.to_lowercase() == wanted).cloned()
+}
+
+/// Turns a serde / config-crate message into "what was expected", naming the accepted values where
+/// the raw message does not (`enum Tlp does not have variant constructor purple`). Returns the key too,
+/// since a missing key is reported by the config crate at its parent.
+fn describe_serde_error(key: String, message: &str) -> (String, String) {
     let message = match message.find(" for key `") {
         Some(i) => &message[..i],
         None => message,
     };
-    format!("expected a valid value: {message}")
+    if let Some(rest) = message.strip_prefix("missing configuration field ") {
+        let path = rest.trim_matches('"');
+        let field = path.rsplit(['.', ']']).next().unwrap_or(path);
+        let key = if key.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{key}.{field}")
+        };
+        return (key, "expected a value: this key is required".into());
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        return (key, format!("unknown key {rest}"));
+    }
+    let last = key.rsplit('.').next().unwrap_or(&key);
+    let accepted = match last {
+        "taxii_version" => Some("\"2.1\" or \"2.0\" (quoted)"),
+        "default_tlp" | "max_tlp" => Some("clear, green, amber, amber+strict or red"),
+        "format" if key == "log.format" => Some("json or pretty"),
+        "kind" if key.ends_with("auth.kind") => Some("basic, bearer, header or none"),
+        "kind" => Some("misp, opencti, splunk_hec, file or taxii"),
+        "shutdown_timeout" | "poll_interval" | "overlap" | "connect_timeout" | "read_timeout"
+        | "retry_backoff" | "retry_backoff_max" => {
+            Some("a duration with a unit, like \"30s\", \"5m\" or \"1h\"")
+        }
+        "initial_added_after" => Some("an RFC 3339 timestamp, like \"2025-01-01T00:00:00Z\""),
+        "url" if key != "store.url" => Some("an http:// or https:// URL"),
+        "listen" => Some("an address and port, like \"127.0.0.1:9464\""),
+        _ => None,
+    };
+    let expected = match accepted {
+        Some(accepted) => match message.split(" does not have variant constructor ").nth(1) {
+            Some(got) => format!("expected {accepted}, got {got:?}"),
+            // A URL that does not parse is quoted in the message: it may hold a password.
+            None if message.contains("should be represented by") || message.contains('@') => {
+                format!("expected {accepted}")
+            }
+            None => format!("expected {accepted} ({message})"),
+        },
+        None => format!("expected a valid value: {message}"),
+    };
+    (key, expected)
 }
 
 type ErrFn<'a> = &'a dyn Fn(&str, String) -> ConfigError;
 
 /// Checks what types alone cannot. No I/O.
 fn validate(s: &mut Settings, err: ErrFn) -> Result<(), ConfigError> {
-    if !(s.store.url.starts_with("sqlite:")
-        || s.store.url.starts_with("postgres://")
-        || s.store.url.starts_with("postgresql://"))
-    {
+    let is_postgres =
+        s.store.url.starts_with("postgres://") || s.store.url.starts_with("postgresql://");
+    if !(s.store.url.starts_with("sqlite:") || is_postgres) {
+        // Echo the value only where its password can be found and hidden.
+        let got = match Url::parse(&s.store.url) {
+            Ok(url) if url.has_host() => format!(", got {:?}", redact_url(&url)),
+            _ if s.store.url.contains('@') => String::new(),
+            _ => format!(", got {:?}", s.store.url),
+        };
         return Err(err(
             "store.url",
-            format!(
-                "expected sqlite://FILE or postgres://USER@HOST/DB, got {:?}",
-                redact_url_str(&s.store.url)
-            ),
+            format!("expected sqlite://FILE or postgres://USER@HOST/DB{got}"),
+        ));
+    }
+    if is_postgres && Url::parse(&s.store.url).is_err() {
+        return Err(err(
+            "store.url",
+            "expected a valid postgres://USER@HOST/DB URL (check the host, port and percent-encoding)"
+                .into(),
         ));
     }
     if s.store.max_connections == 0 {
@@ -570,6 +664,12 @@ fn validate(s: &mut Settings, err: ErrFn) -> Result<(), ConfigError> {
             sink.kind,
             SinkKind::Misp | SinkKind::Opencti | SinkKind::SplunkHec
         );
+        if sink.token_env.is_some() && sink.token_file.is_some() {
+            return Err(err(
+                &key("token_env"),
+                "expected either token_env or token_file, not both".into(),
+            ));
+        }
         if needs_token && sink.token_env.is_none() && sink.token_file.is_none() {
             return Err(err(
                 &key("token_env"),
@@ -601,6 +701,15 @@ fn check_name(name: &str, key: &str, err: ErrFn) -> Result<(), ConfigError> {
 }
 
 fn check_http_url(url: &Url, key: &str, err: ErrFn) -> Result<(), ConfigError> {
+    if url.password().is_some() {
+        return Err(err(
+            key,
+            format!(
+                "expected a URL without a password ({}); give credentials through auth's *_env or *_file",
+                redact_url(url)
+            ),
+        ));
+    }
     if matches!(url.scheme(), "http" | "https") && url.host().is_some() {
         Ok(())
     } else {

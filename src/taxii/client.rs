@@ -91,8 +91,19 @@ impl TaxiiClient {
                 TaxiiError::Setup(format!("cannot read ca_file {}: {e}", ca_file.display()))
             })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                TaxiiError::Setup(format!("ca_file {} is not PEM: {e}", ca_file.display()))
+                TaxiiError::Setup(format!(
+                    "ca_file {} is not PEM: {}",
+                    ca_file.display(),
+                    error_chain(&e)
+                ))
             })?;
+            // A DER file, a key or plain text parses as an empty bundle: say so rather than ignore it.
+            if certs.is_empty() {
+                return Err(TaxiiError::Setup(format!(
+                    "ca_file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    ca_file.display()
+                )));
+            }
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
@@ -115,13 +126,18 @@ impl TaxiiClient {
             pem.push(b'\n');
             pem.extend_from_slice(&key);
             let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                TaxiiError::Setup(format!("client certificate or key is not valid PEM: {e}"))
+                TaxiiError::Setup(format!(
+                    "client_cert_file {} with client_key_file {} is not a valid PEM certificate and key: {}",
+                    cert_file.display(),
+                    key_file.display(),
+                    error_chain(&e)
+                ))
             })?;
             builder = builder.identity(identity);
         }
         let http = builder
             .build()
-            .map_err(|e| TaxiiError::Setup(e.to_string()))?;
+            .map_err(|e| TaxiiError::Setup(error_chain(&e)))?;
         Ok(TaxiiClient { http, options })
     }
 
@@ -322,9 +338,19 @@ fn send_error(url: &Url, e: reqwest::Error) -> TaxiiError {
     } else if message.contains("dns error") || message.contains("failed to lookup address") {
         // A name that does not resolve will not resolve in a second either; the next poll tries again.
         TaxiiError::Dns { url, message }
+    } else if is_tls_failure(&message) {
+        // A certificate that is not trusted (or a client certificate refused) stays so on retry.
+        TaxiiError::Tls { url, message }
     } else {
         TaxiiError::Connect { url, message }
     }
+}
+
+/// rustls's words for a handshake that failed on certificates or was refused by the peer.
+fn is_tls_failure(message: &str) -> bool {
+    ["received fatal alert", "certificate"]
+        .iter()
+        .any(|needle| message.contains(needle))
 }
 
 /// reqwest's Display says only "error sending request for url (…)"; the cause is in the source chain,
@@ -353,6 +379,35 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ca_file_without_certificates_is_refused() {
+        let dir = std::env::temp_dir().join(format!("taxii-relay-ca-{}", std::process::id()));
+        std::fs::write(
+            &dir,
+            "-----BEGIN PRIVATE KEY-----\nMC4CAQA=\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let mut options = ClientOptions::default();
+        options.tls.ca_file = Some(dir.clone());
+        let error = TaxiiClient::new(options).err().expect("refused");
+        std::fs::remove_file(&dir).unwrap();
+        assert!(
+            error.to_string().contains("holds no PEM certificate"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn certificate_failures_are_not_retried() {
+        assert!(is_tls_failure(
+            "client error (Connect): invalid peer certificate: UnknownIssuer"
+        ));
+        assert!(is_tls_failure("received fatal alert: CertificateRequired"));
+        assert!(!is_tls_failure(
+            "tcp connect error: Connection refused (os error 111)"
+        ));
+    }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {

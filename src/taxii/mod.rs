@@ -27,6 +27,8 @@ pub enum TaxiiError {
     Setup(String),
     #[error("cannot resolve the server's name for {url}: {message}")]
     Dns { url: String, message: String },
+    #[error("TLS handshake with {url} failed: {message}; check [collections.tls] ca_file / client_cert_file")]
+    Tls { url: String, message: String },
     #[error("cannot reach {url}: {message}")]
     Connect { url: String, message: String },
     #[error("timed out waiting for {url}")]

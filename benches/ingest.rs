@@ -1,0 +1,205 @@
+//! End-to-end ingest bench: the real `taxii-relay run --once` binary polling the in-process TAXII fixture
+//! (2.1 and 2.0), into SQLite and PostgreSQL. Reports objects per second and the process's peak RSS, and
+//! checks that every distinct `(id, modified)` is stored exactly once and that a second run stores none.
+//!
+//! Run: `cargo bench --bench ingest` (PostgreSQL from TEST_DATABASE_URL, default the local server).
+//! Datasets: MITRE ATT&CK for ICS 18.1 from `../shared/corpus/` (or TAXII_RELAY_CORPUS), skipped when
+//! absent, and a generated set of indicators (BENCH_INDICATORS, default 50,000).
+
+#[path = "../tests/it/taxii_server.rs"]
+mod taxii_server;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use taxii_relay::store::Store;
+use taxii_server::{indicator, TaxiiServer, Version};
+
+struct Run {
+    seconds: f64,
+    max_rss_kib: i64,
+    stderr: String,
+    success: bool,
+}
+
+/// Runs the binary to completion and reads its peak RSS from wait4's rusage.
+fn run_relay(config: &Path) -> Run {
+    let started = Instant::now();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_taxii-relay"))
+        .arg("--config")
+        .arg(config)
+        .args([
+            "--log-level",
+            "warn,taxii_relay::pipeline::scheduler=info",
+            "run",
+            "--once",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn taxii-relay");
+    let pid = child.id() as libc::pid_t;
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr {
+        use std::io::Read;
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    let mut status = 0;
+    // SAFETY: plain wait4 on our own child, with valid pointers; std's Child is not waited on afterwards.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    Run {
+        seconds: started.elapsed().as_secs_f64(),
+        max_rss_kib: usage.ru_maxrss,
+        stderr,
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+    }
+}
+
+fn new_objects_reported(stderr: &str) -> i64 {
+    stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["message"] == "poll finished")
+        .map(|e| e["new"].as_i64().unwrap_or(-1))
+        .sum()
+}
+
+async fn database_url(backend: &str, dir: &Path) -> String {
+    match backend {
+        "sqlite" => format!("sqlite://{}", dir.join("bench.db").display()),
+        _ => {
+            let base = std::env::var("TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
+            let store = Store::connect(&base, 1)
+                .await
+                .expect("PostgreSQL reachable");
+            let Store::Postgres(pg) = &store else {
+                unreachable!()
+            };
+            let schema = format!("bench_{}", std::process::id());
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(pg.pool())
+                .await
+                .unwrap();
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(pg.pool())
+                .await
+                .unwrap();
+            format!("{base}?options=-c%20search_path%3D{schema}")
+        }
+    }
+}
+
+fn distinct_versions(objects: &[Value]) -> usize {
+    objects
+        .iter()
+        .filter_map(|o| taxii_relay::stix::object_key(o, "2.1").ok())
+        .map(|k| (k.id, k.modified))
+        .collect::<HashSet<_>>()
+        .len()
+}
+
+async fn bench(name: &str, objects: &[Value], version: Version, backend: &str) {
+    let server = TaxiiServer::start(version).await;
+    let start: DateTime<Utc> = "2025-01-01T00:00:00Z".parse().unwrap();
+    server.add_objects_spaced(objects.to_vec(), start, chrono::Duration::milliseconds(1));
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(backend, dir.path()).await;
+    let config = dir.path().join("bench.toml");
+    let taxii_version = match version {
+        Version::V21 => "2.1",
+        Version::V20 => "2.0",
+    };
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = \"{url}\"\n[log]\nformat = \"json\"\n[[collections]]\nname = \"bench\"\n\
+             url = \"{}\"\ntaxii_version = \"{taxii_version}\"\npage_size = 100\n",
+            server.collection_url()
+        ),
+    )
+    .unwrap();
+
+    let first = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || run_relay(&config)
+    })
+    .await
+    .unwrap();
+    assert!(first.success, "first run failed: {}", first.stderr);
+    let store = Store::connect(&url, 1).await.unwrap();
+    let stored = store.object_versions().await.unwrap();
+    let expected = distinct_versions(objects);
+    let once = stored.len() == expected && stored.iter().collect::<HashSet<_>>().len() == expected;
+
+    let second = tokio::task::spawn_blocking(move || run_relay(&config))
+        .await
+        .unwrap();
+    assert!(second.success, "second run failed: {}", second.stderr);
+    let second_new = new_objects_reported(&second.stderr);
+    let after_second = store.object_versions().await.unwrap().len();
+
+    println!(
+        "{name:<22} taxii {taxii_version}  {backend:<8} {:>7} objects  {:>7.3} s  {:>9.0} objects/s  peak RSS {:>6.1} MiB  \
+         stored once: {}  second run new: {second_new} (rows {after_second})",
+        expected,
+        first.seconds,
+        expected as f64 / first.seconds,
+        first.max_rss_kib as f64 / 1024.0,
+        if once { "yes" } else { "NO" },
+    );
+    assert!(
+        once,
+        "{name}: stored {} rows for {expected} distinct versions",
+        stored.len()
+    );
+    assert_eq!(second_new, 0);
+    assert_eq!(after_second, expected);
+}
+
+fn corpus_bundle() -> Option<(PathBuf, Vec<Value>)> {
+    let path = std::env::var("TAXII_RELAY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/corpus/attack-ics/ics-attack-18.1.json")
+        });
+    let bytes = std::fs::read(&path).ok()?;
+    let content = taxii_relay::stix::parse_content(&bytes).ok()?;
+    Some((path, content.objects))
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing else is read.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let generated_count: usize = std::env::var("BENCH_INDICATORS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(50_000);
+        let generated: Vec<Value> = (0..generated_count).map(indicator).collect();
+        let mut datasets = Vec::new();
+        match corpus_bundle() {
+            Some((path, objects)) => {
+                println!("corpus: {} ({} objects)", path.display(), objects.len());
+                datasets.push(("attack-ics-18.1", objects));
+            }
+            None => println!("corpus not found: ATT&CK for ICS runs skipped"),
+        }
+        datasets.push(("generated-indicators", generated));
+        for (name, objects) in &datasets {
+            for version in [Version::V21, Version::V20] {
+                for backend in ["sqlite", "postgres"] {
+                    bench(name, objects, version, backend).await;
+                }
+            }
+        }
+    });
+}
