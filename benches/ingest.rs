@@ -6,7 +6,9 @@
 //! Datasets: MITRE ATT&CK for ICS 18.1 from `../shared/corpus/` (or TAXII_RELAY_CORPUS), skipped when
 //! absent, and a generated set of indicators (BENCH_INDICATORS, default 50,000).
 
+// The fixture's own self-tests come along and use imports this bench does not.
 #[path = "../tests/it/taxii_server.rs"]
+#[allow(unused_imports)]
 mod taxii_server;
 
 use chrono::{DateTime, Utc};
@@ -25,6 +27,8 @@ struct Run {
 }
 
 /// Runs the binary to completion and reads its peak RSS from wait4's rusage.
+// The child is reaped by wait4 below (std's Child::wait cannot return rusage).
+#[allow(clippy::zombie_processes)]
 fn run_relay(config: &Path) -> Run {
     let started = Instant::now();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_taxii-relay"))
