@@ -40,7 +40,12 @@ fn run_relay(config: &Path) -> Run {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_taxii-relay"))
         .arg("--config")
         .arg(config)
-        .args(["--log-level", "warn,taxii_relay::pipeline::scheduler=info", "run", "--once"])
+        .args([
+            "--log-level",
+            "warn,taxii_relay::pipeline::scheduler=info",
+            "run",
+            "--once",
+        ])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn taxii-relay");

@@ -411,3 +411,95 @@ async fn invalid_objects_are_quarantined_and_the_rest_stored() {
     );
     let _ = indicator(0);
 }
+
+/// Pages compressed with gzip are read (the client asks for gzip).
+#[tokio::test]
+async fn gzip_compressed_pages() {
+    let (server, _) = server_with(
+        Version::V21,
+        150,
+        Behaviour {
+            gzip: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let collection = db.collection("c", &server.collection_url(), "");
+    assert_eq!(db.poll(&collection).await.unwrap().new, 150);
+    let request = &server.recorded_objects_requests()[0];
+    assert!(request
+        .header("accept-encoding")
+        .is_some_and(|v| v.contains("gzip")));
+}
+
+#[tokio::test]
+async fn bearer_and_api_key_auth() {
+    let (server, _) = server_with(Version::V21, 5, Behaviour::default()).await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let token = db.dir.path().join("token");
+    std::fs::write(&token, "tok-123\n").unwrap();
+
+    server.set_bearer_token("tok-123");
+    let bearer = db.collection(
+        "bearer",
+        &server.collection_url(),
+        &format!(
+            "[collections.auth]\nkind = \"bearer\"\ntoken_file = \"{}\"",
+            token.display()
+        ),
+    );
+    assert_eq!(db.poll(&bearer).await.unwrap().new, 5);
+    assert_eq!(
+        server.recorded_objects_requests()[0].header("authorization"),
+        Some("Bearer tok-123")
+    );
+
+    server.set_api_key("X-API-Key", "tok-123");
+    let api_key = db.collection(
+        "api-key",
+        &server.collection_url(),
+        &format!(
+            "[collections.auth]\nkind = \"header\"\nheader = \"X-API-Key\"\ntoken_file = \"{}\"",
+            token.display()
+        ),
+    );
+    assert_eq!(db.poll(&api_key).await.unwrap().objects, 5);
+    // The bearer collection no longer gets in: the server wants the API key now.
+    let error = db.poll(&bearer).await.unwrap_err();
+    assert!(
+        matches!(error, PollError::Taxii(TaxiiError::Unauthorized { .. })),
+        "{error:?}"
+    );
+}
+
+/// A response over `max_response_bytes` is refused, not retried, and stores nothing.
+#[tokio::test]
+async fn response_over_the_size_cap_is_refused() {
+    let (server, _) = server_with(Version::V21, 100, Behaviour::default()).await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let collection = db.collection("c", &server.collection_url(), "max_response_bytes = 4096");
+    let error = db.poll(&collection).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            PollError::Taxii(TaxiiError::TooLarge { limit: 4096, .. })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(server.objects_requests(), 1);
+    assert!(db.versions().await.is_empty());
+}
+
+/// A server slower than `read_timeout` is a timeout, retried; the next answer is read.
+#[tokio::test]
+async fn slow_response_times_out_and_is_retried() {
+    let (server, _) = server_with(Version::V21, 20, Behaviour::default()).await;
+    server.push_faults([Fault::Slow(std::time::Duration::from_secs(3))]);
+    let db = TestDb::new(Backend::Sqlite).await;
+    let collection = db.collection("c", &server.collection_url(), "read_timeout = \"300ms\"");
+    let started = std::time::Instant::now();
+    assert_eq!(db.poll(&collection).await.unwrap().new, 20);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(server.objects_requests(), 2);
+}

@@ -175,6 +175,8 @@ pub struct Behaviour {
     pub ignore_range: bool,
     /// Send the HTTP `Date` header (default true).
     pub send_date_header: bool,
+    /// Compress object pages with gzip when the request accepts it (`Content-Encoding: gzip`).
+    pub gzip: bool,
 }
 
 impl Default for Behaviour {
@@ -190,6 +192,7 @@ impl Default for Behaviour {
             omit_content_range: false,
             ignore_range: false,
             send_date_header: true,
+            gzip: false,
         }
     }
 }
@@ -1039,9 +1042,41 @@ async fn respond(shared: &Shared, parts: &Parts) -> Response {
     }
     let fault = lock(shared).begin_objects_request();
     match fault {
-        None => lock(shared).objects_response(parts),
+        None => {
+            let (response, gzip) = {
+                let mut inner = lock(shared);
+                (inner.objects_response(parts), inner.behaviour.gzip)
+            };
+            let accepts_gzip = parts
+                .headers
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("gzip"));
+            if gzip && accepts_gzip {
+                gzip_response(response).await
+            } else {
+                response
+            }
+        }
         Some(fault) => apply_fault(shared, parts, fault).await,
     }
+}
+
+/// The same response with its body gzip-compressed.
+async fn gzip_response(response: Response) -> Response {
+    use std::io::Write;
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .expect("fixture bodies are in memory");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&bytes).expect("gzip in memory");
+    let compressed = encoder.finish().expect("gzip in memory");
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    Response::from_parts(parts, Body::from(compressed))
 }
 
 async fn apply_fault(shared: &Shared, parts: &Parts, fault: Fault) -> Response {
