@@ -3,7 +3,9 @@
 //!
 //! Owns: everything that can be decided from the JSON alone. Must never: do I/O, know HTTP or SQL.
 
+pub mod pattern;
 pub mod tlp;
+pub mod validate;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -1,0 +1,1 @@
+//! STIX 2.1 validation. (In progress.)
