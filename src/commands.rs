@@ -309,3 +309,130 @@ pub async fn ingest(
         ExitCode::from(1)
     })
 }
+
+/// `lookup OBSERVABLE_TYPE VALUE`: current indicators with that simple comparison. Exit 0 when found, 1 when
+/// none (so scripts can ask "do we know this?").
+pub async fn lookup(
+    settings: &Settings,
+    observable_type: &str,
+    value: &str,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let observable = observable_type.trim();
+    let value = crate::stix::observable::normalize_value(
+        observable.split(':').next().unwrap_or(observable),
+        observable.split_once(':').map(|(_, p)| p).unwrap_or(""),
+        value.trim(),
+    );
+    let hits = store.lookup(observable, &value).await?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&hits)?),
+        Format::Text => {
+            if hits.is_empty() {
+                println!("no current indicator matches {observable} = {value}");
+            }
+            for hit in &hits {
+                println!(
+                    "{}  {}  tlp:{}  collection:{}  {} = {}  {}",
+                    hit.id,
+                    hit.modified.format("%Y-%m-%dT%H:%M:%SZ"),
+                    hit.tlp.as_deref().unwrap_or("-"),
+                    hit.collection,
+                    hit.observable_type,
+                    hit.value,
+                    hit.name.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(if hits.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct Neighbourhood {
+    root: String,
+    depth: usize,
+    nodes: Vec<crate::store::ObjectSummary>,
+    edges: Vec<crate::store::Edge>,
+}
+
+/// `context ID`: the object's neighbourhood over current relationships, `depth` hops out.
+pub async fn context(
+    settings: &Settings,
+    id: &str,
+    depth: usize,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let mut seen: Vec<String> = vec![id.to_owned()];
+    let mut frontier = seen.clone();
+    let mut edges: Vec<crate::store::Edge> = Vec::new();
+    for _ in 0..depth {
+        let mut next = Vec::new();
+        for edge in store.edges_of(&frontier).await? {
+            for end in [&edge.source_ref, &edge.target_ref] {
+                if !seen.contains(end) {
+                    seen.push(end.clone());
+                    next.push(end.clone());
+                }
+            }
+            if !edges.iter().any(|e| e.id == edge.id) {
+                edges.push(edge);
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    let nodes = store.summaries(&seen).await?;
+    if !nodes.iter().any(|n| n.id == id) {
+        eprintln!("taxii-relay: {id} is not in the store");
+        return Ok(ExitCode::from(1));
+    }
+    let found = Neighbourhood {
+        root: id.to_owned(),
+        depth,
+        nodes,
+        edges,
+    };
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&found)?),
+        Format::Text => print!("{}", neighbourhood_text(&found)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn neighbourhood_text(found: &Neighbourhood) -> String {
+    let label = |id: &str| match found.nodes.iter().find(|n| n.id == id) {
+        Some(n) => match &n.name {
+            Some(name) => format!("{} \"{name}\" ({id})", n.object_type),
+            None => id.to_owned(),
+        },
+        None => format!("{id} (not stored)"),
+    };
+    let mut out = String::new();
+    let root = found.nodes.iter().find(|n| n.id == found.root);
+    let _ = writeln!(
+        out,
+        "{}  tlp:{}  collection:{}",
+        label(&found.root),
+        root.and_then(|n| n.tlp.as_deref()).unwrap_or("-"),
+        root.map(|n| n.collection.as_str()).unwrap_or("-")
+    );
+    for edge in &found.edges {
+        let _ = writeln!(
+            out,
+            "  {} --{}--> {}",
+            label(&edge.source_ref),
+            edge.relationship_type,
+            label(&edge.target_ref)
+        );
+    }
+    out
+}

@@ -69,6 +69,23 @@ enum Command {
     Migrate,
     /// Load and validate the config, print it with secrets redacted.
     CheckConfig,
+    /// Current indicators whose pattern compares OBSERVABLE_TYPE to VALUE (exit 1 when none).
+    Lookup {
+        /// `ipv4-addr`, `domain-name`, … (any property), or exact: `file:hashes.'SHA-256'`.
+        observable_type: String,
+        value: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// An object's neighbourhood over relationships.
+    Context {
+        id: String,
+        /// Hops out from the object.
+        #[arg(long, default_value_t = 2)]
+        depth: usize,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Send STIX bundles from files (or `-` for stdin) through the pipeline.
     Ingest {
         /// Collection the objects are attributed to.
@@ -123,6 +140,14 @@ fn main() -> ExitCode {
             Command::Status { format } => commands::status(&settings, format).await,
             Command::Migrate => commands::migrate(&settings).await,
             Command::CheckConfig => Ok(commands::check_config(&settings, &source.display_name())),
+            Command::Lookup {
+                observable_type,
+                value,
+                format,
+            } => commands::lookup(&settings, &observable_type, &value, format).await,
+            Command::Context { id, depth, format } => {
+                commands::context(&settings, &id, depth, format).await
+            }
             Command::Ingest { collection, files } => {
                 commands::ingest(&settings, &collection, &files).await
             }

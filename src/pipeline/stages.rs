@@ -2,10 +2,13 @@
 //! per page, then the acknowledgement back to the source).
 
 use super::{PageSender, Queued, SourcePage, CHANNEL_CAPACITY};
-use crate::stix::{object_key, Reason};
-use crate::store::{dedupe_versions, NewObject, PageWrite, QuarantineEntry, Store, StoreError};
+use crate::stix::{normalize, object_key, Reason};
+use crate::store::{
+    dedupe_versions, NewObject, PageWrite, QuarantineEntry, RelationshipRow, Store, StoreError,
+};
 use crate::telemetry::fields;
 use backon::{ExponentialBuilder, Retryable};
+use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -45,13 +48,9 @@ pub fn validate_page(page: SourcePage) -> PageWrite {
     let mut objects = Vec::with_capacity(page.objects.len());
     let mut quarantined = page.unreadable;
     for object in page.objects {
-        match object_key(&object, page.default_spec_version) {
-            Ok(key) => objects.push(NewObject {
-                key,
-                tlp: None,
-                body: object,
-            }),
-            Err(reasons) => quarantined.push(quarantine_entry(&object, reasons)),
+        match check_object(object, page.default_spec_version) {
+            Ok(new) => objects.push(new),
+            Err((raw, reasons)) => quarantined.push(quarantine_entry(&raw, reasons)),
         }
     }
     let valid = objects.len();
@@ -64,6 +63,45 @@ pub fn validate_page(page: SourcePage) -> PageWrite {
         cursor: page.cursor,
         received_at: page.received_at,
     }
+}
+
+/// One object: STIX 2.0 normalized to 2.1, checked, keyed, and its index rows prepared.
+/// On refusal, the object as received and the reasons.
+fn check_object(
+    mut object: Value,
+    source_spec_version: &str,
+) -> Result<NewObject, (Value, Vec<Reason>)> {
+    if normalize::is_stix_20(&object, source_spec_version) {
+        let received = object.clone();
+        if let Err(reason) = normalize::normalize_20(&mut object) {
+            return Err((received, vec![reason]));
+        }
+    }
+    let key = match object_key(&object, "2.1") {
+        Ok(key) => key,
+        Err(reasons) => return Err((object, reasons)),
+    };
+    let relationship = relationship_row(&object);
+    Ok(NewObject {
+        key,
+        tlp: None,
+        relationship,
+        indicators: Vec::new(),
+        body: object,
+    })
+}
+
+/// A relationship's edge for the `relationships` index.
+fn relationship_row(object: &Value) -> Option<RelationshipRow> {
+    if object.get("type")?.as_str()? != "relationship" {
+        return None;
+    }
+    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
+    Some(RelationshipRow {
+        source_ref: text("source_ref")?,
+        relationship_type: text("relationship_type")?,
+        target_ref: text("target_ref")?,
+    })
 }
 
 fn quarantine_entry(object: &serde_json::Value, reasons: Vec<Reason>) -> QuarantineEntry {

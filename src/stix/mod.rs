@@ -3,6 +3,8 @@
 //!
 //! Owns: everything that can be decided from the JSON alone. Must never: do I/O, know HTTP or SQL.
 
+pub mod normalize;
+pub mod observable;
 pub mod pattern;
 pub mod tlp;
 pub mod validate;

@@ -12,7 +12,7 @@ use crate::stix::{ObjectKey, Reason};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -48,6 +48,28 @@ pub struct NewObject {
     /// Resolved TLP level (`clear` … `red`), when known.
     pub tlp: Option<String>,
     pub body: Value,
+    /// A relationship's edge, for the `relationships` index.
+    pub relationship: Option<RelationshipRow>,
+    /// An indicator's simple comparisons, for the `indicators` index.
+    pub indicators: Vec<IndicatorRow>,
+}
+
+/// One row of `relationships`: `(source_ref, relationship_type, target_ref)` of a relationship version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationshipRow {
+    pub source_ref: String,
+    pub relationship_type: String,
+    pub target_ref: String,
+}
+
+/// One row of `indicators`: a simple equality comparison of an indicator's pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndicatorRow {
+    pub pattern_type: String,
+    /// `ipv4-addr:value`, `file:hashes.'SHA-256'`, …
+    pub observable_type: String,
+    /// Normalized: hashes, domains and email addresses lower-case.
+    pub value: String,
 }
 
 /// Something refused, kept raw with its reasons.
@@ -87,6 +109,83 @@ pub struct PageOutcome {
     /// Object versions already stored (overlap, re-polls, repeats within the page).
     pub duplicates: usize,
     pub quarantined: usize,
+}
+
+/// An indicator found by `lookup`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LookupHit {
+    pub id: String,
+    pub modified: DateTime<Utc>,
+    pub name: Option<String>,
+    pub pattern: Option<String>,
+    pub tlp: Option<String>,
+    pub collection: String,
+    pub observable_type: String,
+    pub value: String,
+}
+
+/// The current version of an object, in brief.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectSummary {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub object_type: String,
+    pub name: Option<String>,
+    pub tlp: Option<String>,
+    pub collection: String,
+    pub modified: DateTime<Utc>,
+}
+
+/// A current (latest, not revoked) relationship.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Edge {
+    pub id: String,
+    pub source_ref: String,
+    pub relationship_type: String,
+    pub target_ref: String,
+}
+
+/// The relationship and indicator index rows of the versions a page write found new.
+fn index_rows<'a>(
+    page: &'a PageWrite,
+    new_versions: &HashSet<(String, DateTime<Utc>)>,
+) -> (
+    Vec<(&'a ObjectKey, &'a RelationshipRow)>,
+    Vec<(&'a ObjectKey, &'a IndicatorRow)>,
+) {
+    let mut relationships = Vec::new();
+    let mut indicators = Vec::new();
+    for object in &page.objects {
+        if object.relationship.is_none() && object.indicators.is_empty() {
+            continue;
+        }
+        if !new_versions.contains(&(object.key.id.clone(), object.key.modified)) {
+            continue;
+        }
+        if let Some(relationship) = &object.relationship {
+            relationships.push((&object.key, relationship));
+        }
+        for indicator in &object.indicators {
+            indicators.push((&object.key, indicator));
+        }
+    }
+    (relationships, indicators)
+}
+
+/// `lookup`'s type filter as (exact match, LIKE prefix): `ipv4-addr:value` matches itself only (no prefix);
+/// `ipv4-addr` matches every `ipv4-addr:…` property. The prefix holds only letters, digits and `-`, so no
+/// LIKE wildcard.
+fn lookup_filter(observable_type: &str) -> (String, Option<String>) {
+    if observable_type.contains(':') {
+        (observable_type.to_owned(), None)
+    } else {
+        let clean: String = observable_type
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let prefix = format!("{clean}:%");
+        (clean, Some(prefix))
+    }
 }
 
 /// A collection's row in `cursors`.
@@ -209,6 +308,41 @@ impl Store {
         }
     }
 
+    /// Current indicators (latest version, not revoked) with a comparison on `observable_type` (exact, e.g.
+    /// `ipv4-addr:value`, or every property of a type when no `:` is given, e.g. `ipv4-addr`) equal to `value`.
+    pub async fn lookup(
+        &self,
+        observable_type: &str,
+        value: &str,
+    ) -> Result<Vec<LookupHit>, StoreError> {
+        match self {
+            Store::Postgres(s) => s.lookup(observable_type, value).await,
+            Store::Sqlite(s) => s.lookup(observable_type, value).await,
+        }
+    }
+
+    /// Current relationships that start or end at any of `ids`.
+    pub async fn edges_of(&self, ids: &[String]) -> Result<Vec<Edge>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self {
+            Store::Postgres(s) => s.edges_of(ids).await,
+            Store::Sqlite(s) => s.edges_of(ids).await,
+        }
+    }
+
+    /// The current version of each of `ids` that is stored.
+    pub async fn summaries(&self, ids: &[String]) -> Result<Vec<ObjectSummary>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self {
+            Store::Postgres(s) => s.summaries(ids).await,
+            Store::Sqlite(s) => s.summaries(ids).await,
+        }
+    }
+
     /// Readiness: the database answers and migrations are applied.
     pub async fn ready(&self) -> Result<(), StoreError> {
         match self {
@@ -256,6 +390,8 @@ mod tests {
                 key: object_key(&body, "2.1").unwrap(),
                 tlp: None,
                 body,
+                relationship: None,
+                indicators: Vec::new(),
             }
         };
         let a = "malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061";

@@ -1,12 +1,15 @@
 //! PostgreSQL backend: `body` as jsonb, batched writes through `UNNEST` (one statement per page, not one
 //! round trip per object), timestamps as timestamptz.
 
-use super::{reasons_json, CursorRow, PageWrite, StoreError};
+use super::{
+    index_rows, lookup_filter, reasons_json, CursorRow, Edge, LookupHit, ObjectSummary, PageWrite,
+    StoreError,
+};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -85,7 +88,7 @@ impl PgStore {
                         tlp = excluded.tlp
                     WHERE objects.content_hash IS NOT NULL
                       AND objects.content_hash IS DISTINCT FROM excluded.content_hash
-                 RETURNING id",
+                 RETURNING id, modified",
             )
             .bind(&ids)
             .bind(&modified)
@@ -101,6 +104,56 @@ impl PgStore {
             .fetch_all(&mut *tx)
             .await?;
             new = rows.len();
+            let new_versions: HashSet<(String, DateTime<Utc>)> = rows
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+            let (relationships, indicators) = index_rows(page, &new_versions);
+            if !relationships.is_empty() {
+                let (mut ids, mut modified, mut sources, mut kinds, mut targets) =
+                    (vec![], vec![], vec![], vec![], vec![]);
+                for (key, r) in relationships {
+                    ids.push(key.id.as_str());
+                    modified.push(key.modified);
+                    sources.push(r.source_ref.as_str());
+                    kinds.push(r.relationship_type.as_str());
+                    targets.push(r.target_ref.as_str());
+                }
+                sqlx::query(
+                    "INSERT INTO relationships (id, modified, source_ref, relationship_type, target_ref)
+                     SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[])
+                     ON CONFLICT (id, modified) DO NOTHING",
+                )
+                .bind(&ids)
+                .bind(&modified)
+                .bind(&sources)
+                .bind(&kinds)
+                .bind(&targets)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if !indicators.is_empty() {
+                let (mut ids, mut modified, mut pattern_types, mut observable_types, mut values) =
+                    (vec![], vec![], vec![], vec![], vec![]);
+                for (key, i) in indicators {
+                    ids.push(key.id.as_str());
+                    modified.push(key.modified);
+                    pattern_types.push(i.pattern_type.as_str());
+                    observable_types.push(i.observable_type.as_str());
+                    values.push(i.value.as_str());
+                }
+                sqlx::query(
+                    "INSERT INTO indicators (id, modified, pattern_type, observable_type, value)
+                     SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[])",
+                )
+                .bind(&ids)
+                .bind(&modified)
+                .bind(&pattern_types)
+                .bind(&observable_types)
+                .bind(&values)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         for q in &page.quarantined {
             sqlx::query(
@@ -197,6 +250,93 @@ impl PgStore {
         let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    pub async fn lookup(
+        &self,
+        observable_type: &str,
+        value: &str,
+    ) -> Result<Vec<LookupHit>, StoreError> {
+        let (exact, prefix) = lookup_filter(observable_type);
+        let rows = sqlx::query(
+            "SELECT o.id, o.modified, o.body->>'name' AS name, o.body->>'pattern' AS pattern, o.tlp,
+                    o.collection, i.observable_type, i.value
+             FROM indicators i
+             JOIN objects o ON o.id = i.id AND o.modified = i.modified
+             WHERE (i.observable_type = $1 OR i.observable_type LIKE $2::text) AND i.value = $3
+               AND NOT o.revoked
+               AND o.modified = (SELECT MAX(x.modified) FROM objects x WHERE x.id = o.id)
+             ORDER BY o.modified DESC, o.id",
+        )
+        .bind(exact)
+        .bind(prefix)
+        .bind(value)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LookupHit {
+                    id: r.try_get("id")?,
+                    modified: r.try_get("modified")?,
+                    name: r.try_get("name")?,
+                    pattern: r.try_get("pattern")?,
+                    tlp: r.try_get("tlp")?,
+                    collection: r.try_get("collection")?,
+                    observable_type: r.try_get("observable_type")?,
+                    value: r.try_get("value")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn edges_of(&self, ids: &[String]) -> Result<Vec<Edge>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.source_ref, r.relationship_type, r.target_ref
+             FROM relationships r
+             JOIN objects o ON o.id = r.id AND o.modified = r.modified
+             WHERE (r.source_ref = ANY($1) OR r.target_ref = ANY($1))
+               AND NOT o.revoked
+               AND r.modified = (SELECT MAX(x.modified) FROM objects x WHERE x.id = r.id)
+             ORDER BY r.id",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Edge {
+                    id: r.try_get("id")?,
+                    source_ref: r.try_get("source_ref")?,
+                    relationship_type: r.try_get("relationship_type")?,
+                    target_ref: r.try_get("target_ref")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn summaries(&self, ids: &[String]) -> Result<Vec<ObjectSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.type, o.body->>'name' AS name, o.tlp, o.collection, o.modified
+             FROM objects o
+             WHERE o.id = ANY($1)
+               AND o.modified = (SELECT MAX(x.modified) FROM objects x WHERE x.id = o.id)
+             ORDER BY o.id",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ObjectSummary {
+                    id: r.try_get("id")?,
+                    object_type: r.try_get("type")?,
+                    name: r.try_get("name")?,
+                    tlp: r.try_get("tlp")?,
+                    collection: r.try_get("collection")?,
+                    modified: r.try_get("modified")?,
+                })
+            })
             .collect()
     }
 

@@ -1,11 +1,14 @@
 //! SQLite backend, the embedded default: WAL journal, `synchronous = FULL` (a committed page survives power
 //! loss), batched multi-row inserts, timestamps as fixed-width RFC 3339 text so text order is time order.
 
-use super::{reasons_json, CursorRow, PageWrite, StoreError};
+use super::{
+    index_rows, lookup_filter, reasons_json, CursorRow, Edge, LookupHit, ObjectSummary, PageWrite,
+    StoreError,
+};
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -26,6 +29,11 @@ pub fn ts(t: DateTime<Utc>) -> String {
 
 fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| crate::stix::parse_timestamp(&s))
+}
+
+fn parse_required_ts(s: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    crate::stix::parse_timestamp(s)
+        .ok_or_else(|| sqlx::Error::Decode(format!("bad timestamp {s:?} in the database").into()))
 }
 
 impl SqliteStore {
@@ -61,7 +69,7 @@ impl SqliteStore {
     pub async fn commit_page(&self, page: &PageWrite) -> Result<usize, StoreError> {
         let mut tx = self.pool.begin().await?;
         let received_at = ts(page.received_at);
-        let mut new = 0;
+        let mut new_versions: HashSet<(String, DateTime<Utc>)> = HashSet::new();
         for chunk in page.objects.chunks(ROWS_PER_STATEMENT) {
             let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO objects (id, modified, type, spec_version, created, revoked, tlp, collection,
@@ -88,9 +96,40 @@ impl SqliteStore {
                         tlp = excluded.tlp
                     WHERE objects.content_hash IS NOT NULL
                       AND objects.content_hash IS NOT excluded.content_hash
-                 RETURNING id",
+                 RETURNING id, modified",
             );
-            new += insert.build().fetch_all(&mut *tx).await?.len();
+            for row in insert.build().fetch_all(&mut *tx).await? {
+                let modified: String = row.try_get(1)?;
+                new_versions.insert((row.try_get(0)?, parse_required_ts(&modified)?));
+            }
+        }
+        let (relationships, indicators) = index_rows(page, &new_versions);
+        for chunk in relationships.chunks(ROWS_PER_STATEMENT) {
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO relationships (id, modified, source_ref, relationship_type, target_ref) ",
+            );
+            insert.push_values(chunk, |mut row, (key, r)| {
+                row.push_bind(key.id.as_str())
+                    .push_bind(ts(key.modified))
+                    .push_bind(r.source_ref.as_str())
+                    .push_bind(r.relationship_type.as_str())
+                    .push_bind(r.target_ref.as_str());
+            });
+            insert.push(" ON CONFLICT (id, modified) DO NOTHING");
+            insert.build().execute(&mut *tx).await?;
+        }
+        for chunk in indicators.chunks(ROWS_PER_STATEMENT) {
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO indicators (id, modified, pattern_type, observable_type, value) ",
+            );
+            insert.push_values(chunk, |mut row, (key, i)| {
+                row.push_bind(key.id.as_str())
+                    .push_bind(ts(key.modified))
+                    .push_bind(i.pattern_type.as_str())
+                    .push_bind(i.observable_type.as_str())
+                    .push_bind(i.value.as_str());
+            });
+            insert.build().execute(&mut *tx).await?;
         }
         for q in &page.quarantined {
             sqlx::query(
@@ -122,7 +161,7 @@ impl SqliteStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(new)
+        Ok(new_versions.len())
     }
 
     pub async fn cursors(&self) -> Result<Vec<CursorRow>, StoreError> {
@@ -177,12 +216,103 @@ impl SqliteStore {
         rows.iter()
             .map(|r| {
                 let modified: String = r.try_get("modified")?;
-                let modified = crate::stix::parse_timestamp(&modified).ok_or_else(|| {
-                    sqlx::Error::Decode(format!("bad timestamp {modified:?} in objects").into())
-                })?;
-                Ok((r.try_get("id")?, modified))
+                Ok((r.try_get("id")?, parse_required_ts(&modified)?))
             })
             .collect()
+    }
+
+    pub async fn lookup(
+        &self,
+        observable_type: &str,
+        value: &str,
+    ) -> Result<Vec<LookupHit>, StoreError> {
+        let (exact, prefix) = lookup_filter(observable_type);
+        let rows = sqlx::query(
+            "SELECT o.id, o.modified, json_extract(o.body, '$.name') AS name,
+                    json_extract(o.body, '$.pattern') AS pattern, o.tlp, o.collection,
+                    i.observable_type, i.value
+             FROM indicators i
+             JOIN objects o ON o.id = i.id AND o.modified = i.modified
+             WHERE (i.observable_type = ?1 OR i.observable_type LIKE ?2) AND i.value = ?3
+               AND NOT o.revoked
+               AND o.modified = (SELECT MAX(x.modified) FROM objects x WHERE x.id = o.id)
+             ORDER BY o.modified DESC, o.id",
+        )
+        .bind(exact)
+        .bind(prefix)
+        .bind(value)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let modified: String = r.try_get("modified")?;
+                Ok(LookupHit {
+                    id: r.try_get("id")?,
+                    modified: parse_required_ts(&modified)?,
+                    name: r.try_get("name")?,
+                    pattern: r.try_get("pattern")?,
+                    tlp: r.try_get("tlp")?,
+                    collection: r.try_get("collection")?,
+                    observable_type: r.try_get("observable_type")?,
+                    value: r.try_get("value")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn edges_of(&self, ids: &[String]) -> Result<Vec<Edge>, StoreError> {
+        let mut edges = Vec::new();
+        // SQLite has no arrays: IN lists, in chunks well under its variable limit (each id is bound twice).
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT r.id, r.source_ref, r.relationship_type, r.target_ref
+                 FROM relationships r
+                 JOIN objects o ON o.id = r.id AND o.modified = r.modified
+                 WHERE NOT o.revoked
+                   AND r.modified = (SELECT MAX(x.modified) FROM objects x WHERE x.id = r.id)
+                   AND (r.source_ref IN (",
+            );
+            push_list(&mut query, chunk);
+            query.push(") OR r.target_ref IN (");
+            push_list(&mut query, chunk);
+            query.push(")) ORDER BY r.id");
+            for r in query.build().fetch_all(&self.pool).await? {
+                edges.push(Edge {
+                    id: r.try_get("id")?,
+                    source_ref: r.try_get("source_ref")?,
+                    relationship_type: r.try_get("relationship_type")?,
+                    target_ref: r.try_get("target_ref")?,
+                });
+            }
+        }
+        Ok(edges)
+    }
+
+    pub async fn summaries(&self, ids: &[String]) -> Result<Vec<ObjectSummary>, StoreError> {
+        let mut summaries = Vec::new();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT o.id, o.type, json_extract(o.body, '$.name') AS name, o.tlp, o.collection,
+                        o.modified
+                 FROM objects o
+                 WHERE o.modified = (SELECT MAX(x.modified) FROM objects x WHERE x.id = o.id)
+                   AND o.id IN (",
+            );
+            push_list(&mut query, chunk);
+            query.push(") ORDER BY o.id");
+            for r in query.build().fetch_all(&self.pool).await? {
+                let modified: String = r.try_get("modified")?;
+                summaries.push(ObjectSummary {
+                    id: r.try_get("id")?,
+                    object_type: r.try_get("type")?,
+                    name: r.try_get("name")?,
+                    tlp: r.try_get("tlp")?,
+                    collection: r.try_get("collection")?,
+                    modified: parse_required_ts(&modified)?,
+                });
+            }
+        }
+        Ok(summaries)
     }
 
     pub async fn quarantine_counts(&self) -> Result<HashMap<String, i64>, StoreError> {
@@ -207,6 +337,13 @@ impl SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+fn push_list(query: &mut QueryBuilder<Sqlite>, values: &[String]) {
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value.clone());
     }
 }
 
