@@ -5,6 +5,7 @@
 
 use crate::config::{redact_url, Settings, TaxiiVersion};
 use crate::pipeline::scheduler::{CollectionPoller, PollError};
+use crate::pipeline::delivery::{self, SinkWorker};
 use crate::pipeline::{ingest, stages, CancellationToken};
 use crate::store::Store;
 use crate::taxii::client::ClientOptions;
@@ -42,7 +43,12 @@ pub async fn run(settings: &Settings, once: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(settings).await?;
     let cancel = CancellationToken::new();
     tokio::spawn(cancel_on_signal(cancel.clone()));
-    let (pages, stages_done) = stages::start(store.clone());
+    let workers = sink_workers(settings, &store)?;
+    let routing = stages::Routing {
+        routes: settings.sinks.iter().map(delivery::route).collect(),
+        wake: workers.iter().map(SinkWorker::wake_handle).collect(),
+    };
+    let (pages, stages_done) = stages::start(store.clone(), routing);
     let mut pollers = Vec::new();
     for collection in &settings.collections {
         let poller = CollectionPoller::new(collection.clone(), store.clone(), pages.clone())
@@ -57,6 +63,7 @@ pub async fn run(settings: &Settings, once: bool) -> anyhow::Result<ExitCode> {
         message = "relay started",
         store = store.backend(),
         collections = pollers.len(),
+        sinks = workers.len(),
         once
     );
 
@@ -78,15 +85,38 @@ pub async fn run(settings: &Settings, once: bool) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
+            let _ = stages_done.await;
+            // Then every sink's outbox to the end: all delivered, or dead.
+            let mut drains = JoinSet::new();
+            for worker in workers {
+                let cancel = cancel.clone();
+                drains.spawn(async move { (worker.drain(&cancel).await, worker) });
+            }
+            while let Some(result) = drains.join_next().await {
+                match result {
+                    Ok((Ok(_), _)) => {}
+                    Ok((Err(e), worker)) => {
+                        error!(message = "outbox not drained", { fields::SINK } = worker.name(), { fields::ERROR } = %e);
+                        failed += 1;
+                    }
+                    Err(join_error) => {
+                        error!(message = "sink task failed", { fields::ERROR } = %join_error);
+                        failed += 1;
+                    }
+                }
+            }
         } else {
             let tracker = TaskTracker::new();
             for poller in pollers {
                 tracker.spawn(poller.run(cancel.clone()));
             }
+            for worker in workers {
+                tracker.spawn(worker.run(cancel.clone()));
+            }
             tracker.close();
             tracker.wait().await;
+            let _ = stages_done.await;
         }
-        let _ = stages_done.await;
         failed
     };
     tokio::pin!(work);
@@ -104,6 +134,16 @@ pub async fn run(settings: &Settings, once: bool) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// One worker per configured sink; a sink that cannot be built (bad CA file, kind not built yet) stops the
+/// start with its reason.
+fn sink_workers(settings: &Settings, store: &Store) -> anyhow::Result<Vec<SinkWorker>> {
+    settings
+        .sinks
+        .iter()
+        .map(|sink| SinkWorker::new(sink, store.clone()).map_err(anyhow::Error::from))
+        .collect()
 }
 
 /// Cancels on SIGINT or SIGTERM.
@@ -273,7 +313,11 @@ pub async fn ingest(
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(settings).await?;
     let default_tlp = settings.collection(collection).and_then(|c| c.default_tlp);
-    let (pages, stages_done) = stages::start(store);
+    let routing = stages::Routing {
+        routes: settings.sinks.iter().map(delivery::route).collect(),
+        wake: Vec::new(),
+    };
+    let (pages, stages_done) = stages::start(store, routing);
     let mut all_read = true;
     for input in inputs {
         let (name, bytes) = if input.as_os_str() == "-" {

@@ -322,6 +322,36 @@ pub struct SinkSettings {
     pub auth: Option<AuthSettings>,
     #[serde(default)]
     pub tls: TlsSettings,
+    /// Objects per delivery request (a batch is also cut at `max_batch_bytes`).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Bytes of encoded objects per delivery request.
+    #[serde(default = "default_max_batch_bytes")]
+    pub max_batch_bytes: usize,
+    /// Attempts before a delivery is dead (replayable with `replay --dead`). The default, with the backoff
+    /// capped at `retry_backoff_max`, rides out a platform that is down for hours.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt, with full jitter, up to `retry_backoff_max`.
+    #[serde(default = "default_retry_backoff", with = "humantime_serde")]
+    pub retry_backoff: Duration,
+    #[serde(default = "default_retry_backoff_max", with = "humantime_serde")]
+    pub retry_backoff_max: Duration,
+    /// One request's time limit.
+    #[serde(default = "default_sink_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Splunk HEC: `sourcetype` of every event (default `stix:<type>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sourcetype: Option<String>,
+    /// Splunk HEC: compress request bodies with gzip.
+    #[serde(default)]
+    pub gzip: bool,
+    /// Splunk HEC: indexer acknowledgement; a delivery counts only once Splunk acknowledges it.
+    #[serde(default)]
+    pub ack: bool,
+    /// Splunk HEC: how long to wait for an acknowledgement before the batch is retried.
+    #[serde(default = "default_ack_timeout", with = "humantime_serde")]
+    pub ack_timeout: Duration,
     /// The resolved token.
     #[serde(skip)]
     pub token: Option<SecretString>,
@@ -341,6 +371,16 @@ impl std::fmt::Debug for SinkSettings {
             .field("types", &self.types)
             .field("auth", &self.auth)
             .field("tls", &self.tls)
+            .field("batch_size", &self.batch_size)
+            .field("max_batch_bytes", &self.max_batch_bytes)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_backoff", &self.retry_backoff)
+            .field("retry_backoff_max", &self.retry_backoff_max)
+            .field("timeout", &self.timeout)
+            .field("sourcetype", &self.sourcetype)
+            .field("gzip", &self.gzip)
+            .field("ack", &self.ack)
+            .field("ack_timeout", &self.ack_timeout)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
@@ -384,6 +424,21 @@ fn default_retry_backoff() -> Duration {
 }
 fn default_retry_backoff_max() -> Duration {
     Duration::from_secs(300)
+}
+fn default_batch_size() -> usize {
+    100
+}
+fn default_max_batch_bytes() -> usize {
+    1024 * 1024
+}
+fn default_max_attempts() -> u32 {
+    50
+}
+fn default_sink_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_ack_timeout() -> Duration {
+    Duration::from_secs(60)
 }
 fn default_max_tlp() -> Tlp {
     Tlp::AmberStrict
@@ -639,6 +694,21 @@ fn validate(s: &mut Settings, err: ErrFn) -> Result<(), ConfigError> {
             return Err(err(
                 &key("name"),
                 format!("expected a unique sink name; {:?} is used twice", sink.name),
+            ));
+        }
+        if sink.batch_size == 0 || sink.batch_size > 10_000 {
+            return Err(err(&key("batch_size"), "expected 1 to 10000".into()));
+        }
+        if sink.max_batch_bytes < 1024 {
+            return Err(err(&key("max_batch_bytes"), "expected at least 1024".into()));
+        }
+        if sink.max_attempts == 0 {
+            return Err(err(&key("max_attempts"), "expected at least 1".into()));
+        }
+        if sink.retry_backoff.is_zero() || sink.retry_backoff > sink.retry_backoff_max {
+            return Err(err(
+                &key("retry_backoff"),
+                "expected a delay above zero and not above retry_backoff_max".into(),
             ));
         }
         match sink.kind {

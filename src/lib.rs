@@ -14,6 +14,7 @@
 pub mod commands;
 pub mod config;
 pub mod pipeline;
+pub mod sinks;
 pub mod stix;
 pub mod store;
 pub mod taxii;

@@ -5,6 +5,7 @@
 //! when its input channel closes).
 //! Must never: advance a cursor itself; the cursor travels with its page into the store's transaction.
 
+pub mod delivery;
 pub mod ingest;
 pub mod scheduler;
 pub mod stages;

@@ -4,8 +4,11 @@
 use super::{PageSender, Queued, SourcePage, CHANNEL_CAPACITY};
 use crate::stix::{normalize, object_key, Reason};
 use crate::store::{
-    dedupe_versions, NewObject, PageWrite, QuarantineEntry, RelationshipRow, Store, StoreError,
+    dedupe_versions, NewObject, PageWrite, QuarantineEntry, RelationshipRow, SinkRoute, Store,
+    StoreError,
 };
+use std::sync::Arc;
+use tokio::sync::Notify;
 use crate::telemetry::fields;
 use backon::{ExponentialBuilder, Retryable};
 use serde_json::Value;
@@ -14,13 +17,21 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+/// Where stored pages are routed, and who to wake when they are.
+#[derive(Clone, Default)]
+pub struct Routing {
+    pub routes: Vec<SinkRoute>,
+    /// One per sink worker: notified after a page that created outbox rows is committed.
+    pub wake: Vec<Arc<Notify>>,
+}
+
 /// Starts the validation and store stages. They end once every clone of the returned sender is dropped
 /// and what they hold is stored; await the handle to know that.
-pub fn start(store: Store) -> (PageSender, JoinHandle<()>) {
+pub fn start(store: Store, routing: Routing) -> (PageSender, JoinHandle<()>) {
     let (source_tx, source_rx) = mpsc::channel(CHANNEL_CAPACITY);
     let (valid_tx, valid_rx) = mpsc::channel(CHANNEL_CAPACITY);
     let validation = tokio::spawn(validation_stage(source_rx, valid_tx));
-    let storing = tokio::spawn(store_stage(store, valid_rx));
+    let storing = tokio::spawn(store_stage(store, routing, valid_rx));
     let done = tokio::spawn(async move {
         let _ = validation.await;
         let _ = storing.await;
@@ -112,13 +123,22 @@ fn quarantine_entry(object: &serde_json::Value, reasons: Vec<Reason>) -> Quarant
     }
 }
 
-async fn store_stage(store: Store, mut input: mpsc::Receiver<Queued<PageWrite>>) {
+async fn store_stage(
+    store: Store,
+    routing: Routing,
+    mut input: mpsc::Receiver<Queued<PageWrite>>,
+) {
     while let Some(Queued { page, ack }) = input.recv().await {
         let started = Instant::now();
         let collection = page.collection.clone();
         let objects = page.objects.len() + page.quarantined.len();
         let cursor = page.cursor;
-        let result = commit_with_retry(&store, &page).await;
+        let result = commit_with_retry(&store, &page, &routing.routes).await;
+        if matches!(&result, Ok(outcome) if outcome.new > 0) {
+            for wake in &routing.wake {
+                wake.notify_one();
+            }
+        }
         let duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(outcome) => info!(
@@ -149,13 +169,14 @@ async fn store_stage(store: Store, mut input: mpsc::Receiver<Queued<PageWrite>>)
 async fn commit_with_retry(
     store: &Store,
     page: &PageWrite,
+    routes: &[SinkRoute],
 ) -> Result<crate::store::PageOutcome, StoreError> {
     let backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(200))
         .with_max_delay(Duration::from_secs(5))
         .with_max_times(4)
         .with_jitter();
-    (|| store.commit_page(page))
+    (|| store.commit_page(page, routes))
         .retry(backoff)
         .when(StoreError::is_retryable)
         .await

@@ -8,6 +8,7 @@
 pub mod postgres;
 pub mod sqlite;
 
+use crate::stix::tlp::Tlp;
 use crate::stix::{ObjectKey, Reason};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -45,8 +46,8 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct NewObject {
     pub key: ObjectKey,
-    /// Resolved TLP level (`clear` … `red`), when known.
-    pub tlp: Option<String>,
+    /// Resolved TLP level; `None` (not resolved) routes nowhere: fail closed.
+    pub tlp: Option<Tlp>,
     pub body: Value,
     /// A relationship's edge, for the `relationships` index.
     pub relationship: Option<RelationshipRow>,
@@ -188,6 +189,88 @@ fn lookup_filter(observable_type: &str) -> (String, Option<String>) {
     }
 }
 
+/// Where new object versions go: a sink's name, the STIX types it takes (`None`: all) and its TLP ceiling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkRoute {
+    pub sink: String,
+    pub types: Option<Vec<String>>,
+    pub max_tlp: Tlp,
+}
+
+impl SinkRoute {
+    /// Fail closed: an object whose level is not resolved goes nowhere.
+    pub fn admits(&self, object_type: &str, tlp: Option<Tlp>) -> bool {
+        let type_ok = self
+            .types
+            .as_ref()
+            .is_none_or(|types| types.iter().any(|t| t == object_type));
+        type_ok && tlp.is_some_and(|level| level <= self.max_tlp)
+    }
+
+    /// The TLP levels this route admits, as stored in `objects.tlp`.
+    pub fn admitted_levels(&self) -> Vec<&'static str> {
+        [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red]
+            .into_iter()
+            .filter(|level| *level <= self.max_tlp)
+            .map(Tlp::as_str)
+            .collect()
+    }
+}
+
+/// The outbox rows a page write creates: one per (route admitting it, new version).
+fn outbox_rows<'a>(
+    page: &'a PageWrite,
+    new_versions: &HashSet<(String, DateTime<Utc>)>,
+    routes: &'a [SinkRoute],
+) -> Vec<(&'a str, &'a ObjectKey)> {
+    let mut rows = Vec::new();
+    if routes.is_empty() {
+        return rows;
+    }
+    for object in &page.objects {
+        if !new_versions.contains(&(object.key.id.clone(), object.key.modified)) {
+            continue;
+        }
+        for route in routes {
+            if route.admits(&object.key.object_type, object.tlp) {
+                rows.push((route.sink.as_str(), &object.key));
+            }
+        }
+    }
+    rows
+}
+
+/// An outbox row claimed for delivery, with the object version it carries.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub object_id: String,
+    pub modified: DateTime<Utc>,
+    pub attempts: u32,
+    pub object_type: String,
+    pub tlp: Option<Tlp>,
+    pub collection: String,
+    pub body: Value,
+}
+
+/// What became of a claimed delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    Delivered,
+    /// Pending again, not before `at`.
+    RetryAt { at: DateTime<Utc>, error: String },
+    Dead { error: String },
+}
+
+/// Per-sink outbox figures for `status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SinkCounts {
+    pub sink: String,
+    pub pending: i64,
+    pub delivered: i64,
+    pub dead: i64,
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
 /// A collection's row in `cursors`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CursorRow {
@@ -235,11 +318,16 @@ impl Store {
     }
 
     /// Writes a page's objects, quarantine entries and cursor in one transaction.
-    /// `page.objects` must hold each `(id, modified)` once (see [`dedupe_versions`]).
-    pub async fn commit_page(&self, page: &PageWrite) -> Result<PageOutcome, StoreError> {
+    /// `page.objects` must hold each `(id, modified)` once (see [`dedupe_versions`]). Each new version
+    /// gets one outbox row per route that admits it, in the same transaction.
+    pub async fn commit_page(
+        &self,
+        page: &PageWrite,
+        routes: &[SinkRoute],
+    ) -> Result<PageOutcome, StoreError> {
         let new = match self {
-            Store::Postgres(s) => s.commit_page(page).await?,
-            Store::Sqlite(s) => s.commit_page(page).await?,
+            Store::Postgres(s) => s.commit_page(page, routes).await?,
+            Store::Sqlite(s) => s.commit_page(page, routes).await?,
         };
         Ok(PageOutcome {
             new,
@@ -340,6 +428,72 @@ impl Store {
         match self {
             Store::Postgres(s) => s.summaries(ids).await,
             Store::Sqlite(s) => s.summaries(ids).await,
+        }
+    }
+
+    /// The stored TLP level of the current version of each of `ids` that is stored.
+    pub async fn levels(&self, ids: &[String]) -> Result<HashMap<String, Tlp>, StoreError> {
+        Ok(self
+            .summaries(ids)
+            .await?
+            .into_iter()
+            .filter_map(|s| Some((s.id, s.tlp?.parse().ok()?)))
+            .collect())
+    }
+
+    /// Claims up to `limit` due deliveries of `sink`: they are not due again for `lease` (so another worker or
+    /// replica skips them; a crashed worker's claim expires).
+    pub async fn claim(
+        &self,
+        sink: &str,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        match self {
+            Store::Postgres(s) => s.claim(sink, limit, lease).await,
+            Store::Sqlite(s) => s.claim(sink, limit, lease).await,
+        }
+    }
+
+    /// Records what became of claimed deliveries.
+    pub async fn settle(
+        &self,
+        sink: &str,
+        settled: &[(String, DateTime<Utc>, Settlement)],
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Postgres(s) => s.settle(sink, settled).await,
+            Store::Sqlite(s) => s.settle(sink, settled).await,
+        }
+    }
+
+    /// When the sink's earliest pending delivery is due; `None` when nothing is pending.
+    pub async fn next_due(&self, sink: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match self {
+            Store::Postgres(s) => s.next_due(sink).await,
+            Store::Sqlite(s) => s.next_due(sink).await,
+        }
+    }
+
+    /// Pending, delivered and dead deliveries per sink.
+    pub async fn sink_counts(&self) -> Result<Vec<SinkCounts>, StoreError> {
+        match self {
+            Store::Postgres(s) => s.sink_counts().await,
+            Store::Sqlite(s) => s.sink_counts().await,
+        }
+    }
+
+    /// Re-enqueues for `route`'s sink every current object version it admits, first seen at or after `since`;
+    /// with `dead_only`, only its dead deliveries. Returns how many rows became pending.
+    pub async fn replay(
+        &self,
+        route: &SinkRoute,
+        since: Option<DateTime<Utc>>,
+        dead_only: bool,
+    ) -> Result<u64, StoreError> {
+        match self {
+            Store::Postgres(s) => s.replay(route, since, dead_only).await,
+            Store::Sqlite(s) => s.replay(route, since, dead_only).await,
         }
     }
 

@@ -2,8 +2,8 @@
 //! round trip per object), timestamps as timestamptz.
 
 use super::{
-    index_rows, lookup_filter, reasons_json, CursorRow, Edge, LookupHit, ObjectSummary, PageWrite,
-    StoreError,
+    index_rows, lookup_filter, outbox_rows, reasons_json, ClaimedDelivery, CursorRow, Edge, LookupHit,
+    ObjectSummary, PageWrite, Settlement, SinkCounts, SinkRoute, StoreError,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -47,7 +47,11 @@ impl PgStore {
     }
 
     /// Returns how many object versions were new (or SCOs whose content changed).
-    pub async fn commit_page(&self, page: &PageWrite) -> Result<usize, StoreError> {
+    pub async fn commit_page(
+        &self,
+        page: &PageWrite,
+        routes: &[SinkRoute],
+    ) -> Result<usize, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut new = 0;
         if !page.objects.is_empty() {
@@ -68,7 +72,7 @@ impl PgStore {
                 spec_versions.push(o.key.spec_version.clone());
                 created.push(o.key.created);
                 revoked.push(o.key.revoked);
-                tlps.push(o.tlp.clone());
+                tlps.push(o.tlp.map(|t| t.as_str().to_owned()));
                 hashes.push(o.key.content_hash.clone());
                 bodies.push(o.body.clone());
             }
@@ -129,6 +133,26 @@ impl PgStore {
                 .bind(&sources)
                 .bind(&kinds)
                 .bind(&targets)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let outbox = outbox_rows(page, &new_versions, routes);
+            if !outbox.is_empty() {
+                let (mut sinks, mut ids, mut modified) = (vec![], vec![], vec![]);
+                for (sink, key) in outbox {
+                    sinks.push(sink);
+                    ids.push(key.id.as_str());
+                    modified.push(key.modified);
+                }
+                sqlx::query(
+                    "INSERT INTO deliveries (sink, object_id, modified, state, attempts, next_attempt_at)
+                     SELECT u.sink, u.id, u.modified, 'pending', 0, now()
+                     FROM UNNEST($1::text[], $2::text[], $3::timestamptz[]) AS u(sink, id, modified)
+                     ON CONFLICT (sink, object_id, modified) DO NOTHING",
+                )
+                .bind(&sinks)
+                .bind(&ids)
+                .bind(&modified)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -338,6 +362,161 @@ impl PgStore {
                 })
             })
             .collect()
+    }
+
+    pub async fn claim(
+        &self,
+        sink: &str,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        // SKIP LOCKED: replicas claiming for the same sink take disjoint rows; the lease keeps them apart
+        // after this statement's locks are gone.
+        let rows = sqlx::query(
+            "WITH due AS (
+                 SELECT sink, object_id, modified FROM deliveries
+                 WHERE sink = $1 AND state = 'pending' AND next_attempt_at <= now()
+                 ORDER BY next_attempt_at, object_id
+                 LIMIT $2
+                 FOR UPDATE SKIP LOCKED),
+             claimed AS (
+                 UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => $3)
+                 FROM due
+                 WHERE d.sink = due.sink AND d.object_id = due.object_id AND d.modified = due.modified
+                 RETURNING d.object_id, d.modified, d.attempts)
+             SELECT c.object_id, c.modified, c.attempts, o.type, o.tlp, o.collection, o.body
+             FROM claimed c JOIN objects o ON o.id = c.object_id AND o.modified = c.modified
+             ORDER BY o.first_seen_at, c.modified, c.object_id",
+        )
+        .bind(sink)
+        .bind(limit as i64)
+        .bind(lease.as_secs_f64())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let attempts: i32 = r.try_get("attempts")?;
+                let tlp: Option<String> = r.try_get("tlp")?;
+                Ok(ClaimedDelivery {
+                    object_id: r.try_get("object_id")?,
+                    modified: r.try_get("modified")?,
+                    attempts: attempts.max(0) as u32,
+                    object_type: r.try_get("type")?,
+                    tlp: tlp.and_then(|t| t.parse().ok()),
+                    collection: r.try_get("collection")?,
+                    body: r.try_get("body")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn settle(
+        &self,
+        sink: &str,
+        settled: &[(String, DateTime<Utc>, Settlement)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (object_id, modified, settlement) in settled {
+            let (state, next_attempt_at, error) = match settlement {
+                Settlement::Delivered => ("delivered", None, None),
+                Settlement::RetryAt { at, error } => ("pending", Some(*at), Some(error.as_str())),
+                Settlement::Dead { error } => ("dead", None, Some(error.as_str())),
+            };
+            sqlx::query(
+                "UPDATE deliveries
+                 SET state = $4, attempts = attempts + 1, last_error = $5,
+                     next_attempt_at = COALESCE($6, next_attempt_at)
+                 WHERE sink = $1 AND object_id = $2 AND modified = $3",
+            )
+            .bind(sink)
+            .bind(object_id)
+            .bind(modified)
+            .bind(state)
+            .bind(error)
+            .bind(next_attempt_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn next_due(&self, sink: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let due: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE sink = $1 AND state = 'pending'",
+        )
+        .bind(sink)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(due)
+    }
+
+    pub async fn sink_counts(&self) -> Result<Vec<SinkCounts>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.sink,
+                    COUNT(*) FILTER (WHERE d.state = 'pending') AS pending,
+                    COUNT(*) FILTER (WHERE d.state = 'delivered') AS delivered,
+                    COUNT(*) FILTER (WHERE d.state = 'dead') AS dead,
+                    MIN(o.first_seen_at) FILTER (WHERE d.state = 'pending') AS oldest_pending
+             FROM deliveries d JOIN objects o ON o.id = d.object_id AND o.modified = d.modified
+             GROUP BY d.sink ORDER BY d.sink",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SinkCounts {
+                    sink: r.try_get("sink")?,
+                    pending: r.try_get("pending")?,
+                    delivered: r.try_get("delivered")?,
+                    dead: r.try_get("dead")?,
+                    oldest_pending: r.try_get("oldest_pending")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn replay(
+        &self,
+        route: &SinkRoute,
+        since: Option<DateTime<Utc>>,
+        dead_only: bool,
+    ) -> Result<u64, StoreError> {
+        let levels = route.admitted_levels();
+        let result = if dead_only {
+            sqlx::query(
+                "UPDATE deliveries d SET state = 'pending', attempts = 0, next_attempt_at = now(),
+                        last_error = NULL
+                 FROM objects o
+                 WHERE d.sink = $1 AND d.state = 'dead'
+                   AND o.id = d.object_id AND o.modified = d.modified
+                   AND ($2::timestamptz IS NULL OR o.first_seen_at >= $2)
+                   AND o.tlp = ANY($3)",
+            )
+            .bind(&route.sink)
+            .bind(since)
+            .bind(&levels)
+            .execute(&self.pool)
+            .await?
+        } else {
+            sqlx::query(
+                "INSERT INTO deliveries (sink, object_id, modified, state, attempts, next_attempt_at)
+                 SELECT $1, o.id, o.modified, 'pending', 0, now() FROM objects o
+                 WHERE o.modified = (SELECT MAX(x.modified) FROM objects x WHERE x.id = o.id)
+                   AND ($2::timestamptz IS NULL OR o.first_seen_at >= $2)
+                   AND ($3::text[] IS NULL OR o.type = ANY($3))
+                   AND o.tlp = ANY($4)
+                 ON CONFLICT (sink, object_id, modified) DO UPDATE
+                    SET state = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL",
+            )
+            .bind(&route.sink)
+            .bind(since)
+            .bind(&route.types)
+            .bind(&levels)
+            .execute(&self.pool)
+            .await?
+        };
+        Ok(result.rows_affected())
     }
 
     pub async fn ready(&self) -> Result<(), StoreError> {

@@ -2,8 +2,8 @@
 //! loss), batched multi-row inserts, timestamps as fixed-width RFC 3339 text so text order is time order.
 
 use super::{
-    index_rows, lookup_filter, reasons_json, CursorRow, Edge, LookupHit, ObjectSummary, PageWrite,
-    StoreError,
+    index_rows, lookup_filter, outbox_rows, reasons_json, ClaimedDelivery, CursorRow, Edge, LookupHit,
+    ObjectSummary, PageWrite, Settlement, SinkCounts, SinkRoute, StoreError,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -66,7 +66,11 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn commit_page(&self, page: &PageWrite) -> Result<usize, StoreError> {
+    pub async fn commit_page(
+        &self,
+        page: &PageWrite,
+        routes: &[SinkRoute],
+    ) -> Result<usize, StoreError> {
         let mut tx = self.pool.begin().await?;
         let received_at = ts(page.received_at);
         let mut new_versions: HashSet<(String, DateTime<Utc>)> = HashSet::new();
@@ -82,7 +86,7 @@ impl SqliteStore {
                     .push_bind(o.key.spec_version.as_str())
                     .push_bind(o.key.created.map(ts))
                     .push_bind(o.key.revoked)
-                    .push_bind(o.tlp.as_deref())
+                    .push_bind(o.tlp.map(|t| t.as_str()))
                     .push_bind(page.collection.as_str())
                     .push_bind(received_at.as_str())
                     .push_bind(o.key.content_hash.as_deref())
@@ -116,6 +120,23 @@ impl SqliteStore {
                     .push_bind(r.target_ref.as_str());
             });
             insert.push(" ON CONFLICT (id, modified) DO NOTHING");
+            insert.build().execute(&mut *tx).await?;
+        }
+        let outbox = outbox_rows(page, &new_versions, routes);
+        let now = ts(Utc::now());
+        for chunk in outbox.chunks(ROWS_PER_STATEMENT) {
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO deliveries (sink, object_id, modified, state, attempts, next_attempt_at) ",
+            );
+            insert.push_values(chunk, |mut row, (sink, key)| {
+                row.push_bind(*sink)
+                    .push_bind(key.id.as_str())
+                    .push_bind(ts(key.modified))
+                    .push_bind("pending")
+                    .push_bind(0)
+                    .push_bind(now.as_str());
+            });
+            insert.push(" ON CONFLICT (sink, object_id, modified) DO NOTHING");
             insert.build().execute(&mut *tx).await?;
         }
         for chunk in indicators.chunks(ROWS_PER_STATEMENT) {
@@ -330,6 +351,182 @@ impl SqliteStore {
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
+    }
+
+    pub async fn claim(
+        &self,
+        sink: &str,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+        // One statement: the claim is atomic without SELECT … FOR UPDATE (SQLite has one writer anyway).
+        let claimed = sqlx::query(
+            "UPDATE deliveries SET next_attempt_at = ?1
+             WHERE rowid IN (SELECT rowid FROM deliveries
+                             WHERE sink = ?2 AND state = 'pending' AND next_attempt_at <= ?3
+                             ORDER BY next_attempt_at, object_id LIMIT ?4)
+             RETURNING object_id, modified, attempts",
+        )
+        .bind(ts(until))
+        .bind(sink)
+        .bind(ts(now))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut deliveries = Vec::with_capacity(claimed.len());
+        for row in claimed {
+            let object_id: String = row.try_get("object_id")?;
+            let modified: String = row.try_get("modified")?;
+            let attempts: i64 = row.try_get("attempts")?;
+            let object = sqlx::query(
+                "SELECT type, tlp, collection, body, first_seen_at FROM objects WHERE id = ?1 AND modified = ?2",
+            )
+            .bind(&object_id)
+            .bind(&modified)
+            .fetch_one(&self.pool)
+            .await?;
+            let body: String = object.try_get("body")?;
+            let tlp: Option<String> = object.try_get("tlp")?;
+            let first_seen_at: String = object.try_get("first_seen_at")?;
+            deliveries.push((
+                first_seen_at,
+                ClaimedDelivery {
+                    object_id,
+                    modified: parse_required_ts(&modified)?,
+                    attempts: attempts.max(0) as u32,
+                    object_type: object.try_get("type")?,
+                    tlp: tlp.and_then(|t| t.parse().ok()),
+                    collection: object.try_get("collection")?,
+                    body: serde_json::from_str(&body)
+                        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                },
+            ));
+        }
+        deliveries.sort_by(|a, b| {
+            (&a.0, a.1.modified, &a.1.object_id).cmp(&(&b.0, b.1.modified, &b.1.object_id))
+        });
+        Ok(deliveries.into_iter().map(|(_, d)| d).collect())
+    }
+
+    pub async fn settle(
+        &self,
+        sink: &str,
+        settled: &[(String, DateTime<Utc>, Settlement)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (object_id, modified, settlement) in settled {
+            let (state, next_attempt_at, error) = match settlement {
+                Settlement::Delivered => ("delivered", None, None),
+                Settlement::RetryAt { at, error } => ("pending", Some(ts(*at)), Some(error.as_str())),
+                Settlement::Dead { error } => ("dead", None, Some(error.as_str())),
+            };
+            sqlx::query(
+                "UPDATE deliveries
+                 SET state = ?4, attempts = attempts + 1, last_error = ?5,
+                     next_attempt_at = COALESCE(?6, next_attempt_at)
+                 WHERE sink = ?1 AND object_id = ?2 AND modified = ?3",
+            )
+            .bind(sink)
+            .bind(object_id)
+            .bind(ts(*modified))
+            .bind(state)
+            .bind(error)
+            .bind(next_attempt_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn next_due(&self, sink: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let due: Option<String> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE sink = ?1 AND state = 'pending'",
+        )
+        .bind(sink)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(parse_ts(due))
+    }
+
+    pub async fn sink_counts(&self) -> Result<Vec<SinkCounts>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.sink,
+                    SUM(d.state = 'pending') AS pending,
+                    SUM(d.state = 'delivered') AS delivered,
+                    SUM(d.state = 'dead') AS dead,
+                    MIN(CASE WHEN d.state = 'pending' THEN o.first_seen_at END) AS oldest_pending
+             FROM deliveries d JOIN objects o ON o.id = d.object_id AND o.modified = d.modified
+             GROUP BY d.sink ORDER BY d.sink",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SinkCounts {
+                    sink: r.try_get("sink")?,
+                    pending: r.try_get("pending")?,
+                    delivered: r.try_get("delivered")?,
+                    dead: r.try_get("dead")?,
+                    oldest_pending: parse_ts(r.try_get("oldest_pending")?),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn replay(
+        &self,
+        route: &SinkRoute,
+        since: Option<DateTime<Utc>>,
+        dead_only: bool,
+    ) -> Result<u64, StoreError> {
+        let now = ts(Utc::now());
+        let since = since.map(ts);
+        let levels = serde_json::to_string(&route.admitted_levels()).unwrap_or_default();
+        let types = route
+            .types
+            .as_ref()
+            .map(|t| serde_json::to_string(t).unwrap_or_default());
+        // JSON arrays stand in for SQL arrays: `x IN (SELECT value FROM json_each(?))`.
+        let result = if dead_only {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?2,
+                        last_error = NULL
+                 WHERE sink = ?1 AND state = 'dead'
+                   AND EXISTS (SELECT 1 FROM objects o
+                               WHERE o.id = deliveries.object_id AND o.modified = deliveries.modified
+                                 AND (?3 IS NULL OR o.first_seen_at >= ?3)
+                                 AND o.tlp IN (SELECT value FROM json_each(?4)))",
+            )
+            .bind(&route.sink)
+            .bind(&now)
+            .bind(&since)
+            .bind(&levels)
+            .execute(&self.pool)
+            .await?
+        } else {
+            sqlx::query(
+                "INSERT INTO deliveries (sink, object_id, modified, state, attempts, next_attempt_at)
+                 SELECT ?1, o.id, o.modified, 'pending', 0, ?2 FROM objects o
+                 WHERE o.modified = (SELECT MAX(x.modified) FROM objects x WHERE x.id = o.id)
+                   AND (?3 IS NULL OR o.first_seen_at >= ?3)
+                   AND (?4 IS NULL OR o.type IN (SELECT value FROM json_each(?4)))
+                   AND o.tlp IN (SELECT value FROM json_each(?5))
+                 ON CONFLICT (sink, object_id, modified) DO UPDATE
+                    SET state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at,
+                        last_error = NULL",
+            )
+            .bind(&route.sink)
+            .bind(&now)
+            .bind(&since)
+            .bind(&types)
+            .bind(&levels)
+            .execute(&self.pool)
+            .await?
+        };
+        Ok(result.rows_affected())
     }
 
     pub async fn ready(&self) -> Result<(), StoreError> {

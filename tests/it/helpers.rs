@@ -89,7 +89,7 @@ impl TestDb {
 
     /// Polls once through the real stages, as `run --once` does for one collection.
     pub async fn poll(&self, collection: &CollectionSettings) -> Result<PollSummary, PollError> {
-        let (pages, done) = stages::start(self.store.clone());
+        let (pages, done) = stages::start(self.store.clone(), stages::Routing::default());
         let poller =
             CollectionPoller::new(collection.clone(), self.store.clone(), pages).expect("poller");
         let result = poller.poll_and_record(&CancellationToken::new()).await;
