@@ -4,8 +4,8 @@
 //! Must never: hold pipeline or SQL logic of its own; it calls the library.
 
 use crate::config::{redact_url, Settings, TaxiiVersion};
-use crate::pipeline::scheduler::{CollectionPoller, PollError};
 use crate::pipeline::delivery::{self, SinkWorker};
+use crate::pipeline::scheduler::{CollectionPoller, PollError};
 use crate::pipeline::{ingest, stages, CancellationToken};
 use crate::store::Store;
 use crate::taxii::client::ClientOptions;
@@ -233,6 +233,15 @@ pub async fn status(settings: &Settings, format: Format) -> anyhow::Result<ExitC
     let cursors = store.cursors().await?;
     let objects = store.object_counts().await?;
     let quarantined = store.quarantine_counts().await?;
+    let mut sinks = store.sink_counts().await?;
+    for configured in &settings.sinks {
+        if !sinks.iter().any(|c| c.sink == configured.name) {
+            sinks.push(crate::store::SinkCounts {
+                sink: configured.name.clone(),
+                ..Default::default()
+            });
+        }
+    }
     let mut names: Vec<String> = settings
         .collections
         .iter()
@@ -265,7 +274,9 @@ pub async fn status(settings: &Settings, format: Format) -> anyhow::Result<ExitC
     match format {
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "collections": rows }))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "collections": rows, "sinks": sinks })
+            )?
         ),
         Format::Text => {
             let mut out = String::new();
@@ -298,9 +309,49 @@ pub async fn status(settings: &Settings, format: Format) -> anyhow::Result<ExitC
                     r.last_error.as_deref().unwrap_or("-")
                 );
             }
+            let _ = writeln!(
+                out,
+                "\n{:<24} {:>9} {:>11} {:>9}  oldest pending",
+                "sink", "pending", "delivered", "dead"
+            );
+            for c in &sinks {
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:>9} {:>11} {:>9}  {}",
+                    c.sink,
+                    c.pending,
+                    c.delivered,
+                    c.dead,
+                    ts(c.oldest_pending)
+                );
+            }
             print!("{out}");
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `replay --sink NAME [--since T] [--dead]`: re-enqueue stored objects (the current version of each, first
+/// seen since T) that the sink's types and TLP ceiling admit; with `--dead`, only its dead deliveries.
+pub async fn replay(
+    settings: &Settings,
+    sink: &str,
+    since: Option<chrono::DateTime<Utc>>,
+    dead_only: bool,
+) -> anyhow::Result<ExitCode> {
+    let Some(sink_settings) = settings.sinks.iter().find(|s| s.name == sink) else {
+        let known: Vec<&str> = settings.sinks.iter().map(|s| s.name.as_str()).collect();
+        eprintln!("taxii-relay: no sink named {sink:?} in the config (sinks: {known:?})");
+        return Ok(ExitCode::from(2));
+    };
+    let store = open_store(settings).await?;
+    let count = store
+        .replay(&delivery::route(sink_settings), since, dead_only)
+        .await?;
+    println!(
+        "{count} deliveries pending for sink {sink}{}; `run` delivers them",
+        if dead_only { " (dead letters)" } else { "" }
+    );
     Ok(ExitCode::SUCCESS)
 }
 

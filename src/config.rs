@@ -700,7 +700,10 @@ fn validate(s: &mut Settings, err: ErrFn) -> Result<(), ConfigError> {
             return Err(err(&key("batch_size"), "expected 1 to 10000".into()));
         }
         if sink.max_batch_bytes < 1024 {
-            return Err(err(&key("max_batch_bytes"), "expected at least 1024".into()));
+            return Err(err(
+                &key("max_batch_bytes"),
+                "expected at least 1024".into(),
+            ));
         }
         if sink.max_attempts == 0 {
             return Err(err(&key("max_attempts"), "expected at least 1".into()));

@@ -65,6 +65,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Re-enqueue stored objects for one sink (its types and TLP ceiling apply).
+    Replay {
+        #[arg(long)]
+        sink: String,
+        /// Only objects first seen at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only the sink's dead deliveries.
+        #[arg(long)]
+        dead: bool,
+    },
     /// Apply database migrations (run also does this at start).
     Migrate,
     /// Load and validate the config, print it with secrets redacted.
@@ -138,6 +149,9 @@ fn main() -> ExitCode {
                 commands::discover(&settings, &url, version, format).await
             }
             Command::Status { format } => commands::status(&settings, format).await,
+            Command::Replay { sink, since, dead } => {
+                commands::replay(&settings, &sink, since, dead).await
+            }
             Command::Migrate => commands::migrate(&settings).await,
             Command::CheckConfig => Ok(commands::check_config(&settings, &source.display_name())),
             Command::Lookup {

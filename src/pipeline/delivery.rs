@@ -6,15 +6,21 @@
 
 use crate::config::SinkSettings;
 use crate::sinks::{default_types, retry::backoff_delay, Delivery, Outcome, Sink, SinkError};
+use crate::stix::tlp;
 use crate::store::{ClaimedDelivery, Settlement, SinkRoute, Store, StoreError};
 use crate::telemetry::fields;
 use chrono::Utc;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
+
+/// Why a container was not sent.
+const WITHHELD: &str =
+    "withheld: every object_refs entry is above this sink's TLP ceiling or not yet known";
 
 /// Longest idle wait between outbox checks when nothing wakes the worker.
 const IDLE_POLL: Duration = Duration::from_secs(5);
@@ -152,8 +158,29 @@ impl SinkWorker {
         summary: &mut DeliverySummary,
     ) -> Result<(), StoreError> {
         let started = Instant::now();
-        let deliveries: Vec<Delivery> = batch.into_iter().map(to_delivery).collect();
-        let outcomes = self.sink.deliver(&deliveries).await;
+        let mut deliveries: Vec<Delivery> = batch.into_iter().map(to_delivery).collect();
+        let withheld = self.redact_containers(&mut deliveries).await?;
+        let outcomes = if withheld.is_empty() {
+            self.sink.deliver(&deliveries).await
+        } else {
+            let to_send: Vec<Delivery> = deliveries
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !withheld.contains(i))
+                .map(|(_, d)| d.clone())
+                .collect();
+            let mut sent = self.sink.deliver(&to_send).await.into_iter();
+            (0..deliveries.len())
+                .map(|i| {
+                    if withheld.contains(&i) {
+                        Outcome::rejected(WITHHELD)
+                    } else {
+                        sent.next()
+                            .unwrap_or_else(|| Outcome::retry("the sink gave no outcome"))
+                    }
+                })
+                .collect()
+        };
         let mut settled = Vec::with_capacity(deliveries.len());
         let mut batch_summary = DeliverySummary::default();
         let mut last_error = None;
@@ -196,6 +223,38 @@ impl SinkWorker {
         summary.retried += batch_summary.retried;
         summary.dead += batch_summary.dead;
         Ok(())
+    }
+
+    /// Reports, groupings, notes, opinions and observed-data lose the `object_refs` entries above this sink's
+    /// ceiling (unknown ones count as red). Returns the positions of containers left with no reference at
+    /// all: those are withheld (dead, replayable once the references are known at an admitted level).
+    async fn redact_containers(
+        &self,
+        deliveries: &mut [Delivery],
+    ) -> Result<HashSet<usize>, StoreError> {
+        let refs: Vec<String> = deliveries
+            .iter()
+            .flat_map(|d| tlp::contained_refs(&d.body))
+            .map(str::to_owned)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut withheld = HashSet::new();
+        if refs.is_empty() {
+            return Ok(withheld);
+        }
+        let levels = self.store.levels(&refs).await?;
+        let ceiling = self.settings.max_tlp;
+        for (i, delivery) in deliveries.iter_mut().enumerate() {
+            let known = |id: &str| levels.get(id).copied();
+            if let Some(redacted) = tlp::redact_container_refs(&delivery.body, ceiling, known) {
+                if tlp::contained_refs(&redacted).is_empty() {
+                    withheld.insert(i);
+                }
+                delivery.body = redacted;
+            }
+        }
+        Ok(withheld)
     }
 
     /// An outcome becomes a settlement: a retry past `max_attempts` is dead, and waits at least what the
@@ -278,7 +337,11 @@ mod tests {
     #[test]
     fn batches_are_bounded_by_bytes() {
         let batches = split_by_bytes((0..10).map(|_| claimed(90)).collect(), 300);
-        assert!(batches.iter().all(|b| b.len() <= 2), "{:?}", batches.iter().map(Vec::len).collect::<Vec<_>>());
+        assert!(
+            batches.iter().all(|b| b.len() <= 2),
+            "{:?}",
+            batches.iter().map(Vec::len).collect::<Vec<_>>()
+        );
         assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 10);
         let big = split_by_bytes(vec![claimed(5000), claimed(10)], 300);
         assert_eq!(big.len(), 2, "an object over the limit goes alone");

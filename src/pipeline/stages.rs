@@ -1,19 +1,21 @@
-//! The two shared stages: validation (objects → valid versions + quarantine) and store (one transaction
-//! per page, then the acknowledgement back to the source).
+//! The two shared stages: validation (objects → valid versions with their TLP level + quarantine) and
+//! store (TLP of relationships and sightings raised to what they reference, then one transaction per page,
+//! then the acknowledgement back to the source).
 
 use super::{PageSender, Queued, SourcePage, CHANNEL_CAPACITY};
+use crate::stix::tlp::{self, MarkingCatalog, Tlp};
 use crate::stix::{normalize, object_key, Reason};
 use crate::store::{
     dedupe_versions, NewObject, PageWrite, QuarantineEntry, RelationshipRow, SinkRoute, Store,
     StoreError,
 };
-use std::sync::Arc;
-use tokio::sync::Notify;
 use crate::telemetry::fields;
 use backon::{ExponentialBuilder, Retryable};
 use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -30,7 +32,7 @@ pub struct Routing {
 pub fn start(store: Store, routing: Routing) -> (PageSender, JoinHandle<()>) {
     let (source_tx, source_rx) = mpsc::channel(CHANNEL_CAPACITY);
     let (valid_tx, valid_rx) = mpsc::channel(CHANNEL_CAPACITY);
-    let validation = tokio::spawn(validation_stage(source_rx, valid_tx));
+    let validation = tokio::spawn(validation_stage(store.clone(), source_rx, valid_tx));
     let storing = tokio::spawn(store_stage(store, routing, valid_rx));
     let done = tokio::spawn(async move {
         let _ = validation.await;
@@ -40,40 +42,77 @@ pub fn start(store: Store, routing: Routing) -> (PageSender, JoinHandle<()>) {
 }
 
 async fn validation_stage(
+    store: Store,
     mut input: mpsc::Receiver<Queued<SourcePage>>,
     output: mpsc::Sender<Queued<PageWrite>>,
 ) {
+    // Feed-defined TLP markings stored before this start still resolve.
+    let mut catalog = MarkingCatalog::default();
+    match store.marking_definitions().await {
+        Ok(definitions) => definitions.iter().for_each(|d| catalog.learn(d)),
+        Err(error) => {
+            warn!(message = "cannot load stored marking definitions; unknown markings count as red", { fields::ERROR } = %error)
+        }
+    }
+    let mut reported: HashSet<String> = HashSet::new();
     while let Some(Queued { page, ack }) = input.recv().await {
         // CPU-bound on big pages: off the async workers.
-        let write = tokio::task::spawn_blocking(move || validate_page(page))
-            .await
-            .expect("validation does not panic");
+        let (write, unresolved, returned) = tokio::task::spawn_blocking(move || {
+            let (write, unresolved) = validate_page(page, &mut catalog);
+            (write, unresolved, catalog)
+        })
+        .await
+        .expect("validation does not panic");
+        catalog = returned;
+        for marking in unresolved {
+            if reported.insert(marking.clone()) {
+                warn!(
+                    message = "unresolvable marking reference: objects carrying it are treated as TLP:RED",
+                    { fields::COLLECTION } = %write.collection,
+                    marking = %marking,
+                );
+            }
+        }
         if output.send(Queued { page: write, ack }).await.is_err() {
             break;
         }
     }
 }
 
-/// Splits a page into storable object versions and quarantine entries with reasons.
-pub fn validate_page(page: SourcePage) -> PageWrite {
+/// Splits a page into storable object versions (with their own TLP level) and quarantine entries with
+/// reasons. Marking definitions in the page are learned first, so objects before them resolve too.
+/// Also returns the marking references that could not be resolved.
+pub fn validate_page(page: SourcePage, catalog: &mut MarkingCatalog) -> (PageWrite, Vec<String>) {
+    for object in &page.objects {
+        if object.get("type").and_then(Value::as_str) == Some("marking-definition") {
+            catalog.learn(object);
+        }
+    }
     let mut objects = Vec::with_capacity(page.objects.len());
     let mut quarantined = page.unreadable;
+    let mut unresolved = Vec::new();
     for object in page.objects {
         match check_object(object, page.default_spec_version) {
-            Ok(new) => objects.push(new),
+            Ok(mut new) => {
+                let level = tlp::object_level(&new.body, catalog, page.default_tlp);
+                new.tlp = Some(level.level);
+                unresolved.extend(level.unresolved);
+                objects.push(new);
+            }
             Err((raw, reasons)) => quarantined.push(quarantine_entry(&raw, reasons)),
         }
     }
     let valid = objects.len();
     let objects = dedupe_versions(objects);
-    PageWrite {
+    let write = PageWrite {
         collection: page.collection.to_string(),
         repeated_in_page: valid - objects.len(),
         objects,
         quarantined,
         cursor: page.cursor,
         received_at: page.received_at,
-    }
+    };
+    (write, unresolved)
 }
 
 /// One object: STIX 2.0 normalized to 2.1, checked, keyed, and its index rows prepared.
@@ -123,12 +162,12 @@ fn quarantine_entry(object: &serde_json::Value, reasons: Vec<Reason>) -> Quarant
     }
 }
 
-async fn store_stage(
-    store: Store,
-    routing: Routing,
-    mut input: mpsc::Receiver<Queued<PageWrite>>,
-) {
-    while let Some(Queued { page, ack }) = input.recv().await {
+async fn store_stage(store: Store, routing: Routing, mut input: mpsc::Receiver<Queued<PageWrite>>) {
+    while let Some(Queued { mut page, ack }) = input.recv().await {
+        if let Err(error) = raise_to_referenced_levels(&store, &mut page).await {
+            let _ = ack.send(Err(error));
+            continue;
+        }
         let started = Instant::now();
         let collection = page.collection.clone();
         let objects = page.objects.len() + page.quarantined.len();
@@ -164,6 +203,35 @@ async fn store_stage(
     }
 }
 
+/// A relationship or sighting is at least as restricted as the objects it references, when those are
+/// known: in this page, or in the store.
+async fn raise_to_referenced_levels(store: &Store, page: &mut PageWrite) -> Result<(), StoreError> {
+    let mut in_page: HashMap<String, Tlp> = HashMap::new();
+    for object in &page.objects {
+        if let Some(level) = object.tlp {
+            let entry = in_page.entry(object.key.id.clone()).or_insert(level);
+            *entry = (*entry).max(level);
+        }
+    }
+    let missing: Vec<String> = page
+        .objects
+        .iter()
+        .flat_map(|o| tlp::level_dependencies(&o.body))
+        .filter(|id| !in_page.contains_key(*id))
+        .map(str::to_owned)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let stored = store.levels(&missing).await?;
+    for object in &mut page.objects {
+        if let Some(own) = object.tlp {
+            let known = |id: &str| in_page.get(id).or_else(|| stored.get(id)).copied();
+            object.tlp = Some(tlp::effective_level(own, &object.body, known));
+        }
+    }
+    Ok(())
+}
+
 /// A lost connection or a pool timeout is retried a few times before the page (and its poll) fails;
 /// the transaction makes a retry safe.
 async fn commit_with_retry(
@@ -194,7 +262,7 @@ mod tests {
             "created": "2020-01-01T00:00:00Z", "modified": "2020-01-01T00:00:00Z"});
         let bad = json!({"type": "malware", "id": "not-an-id"});
         let page = SourcePage::new(Arc::from("c"), vec![good, bad, json!(42)], "2.1");
-        let write = validate_page(page);
+        let (write, _) = validate_page(page, &mut MarkingCatalog::default());
         assert_eq!(write.objects.len(), 1);
         assert_eq!(write.quarantined.len(), 2);
         assert_eq!(write.quarantined[0].object_id.as_deref(), Some("not-an-id"));

@@ -41,7 +41,9 @@ pub enum Outcome {
         retry_after: Option<Duration>,
     },
     /// Permanent: the platform refuses it; retrying cannot help. The delivery goes dead.
-    Rejected { error: String },
+    Rejected {
+        error: String,
+    },
 }
 
 impl Outcome {
@@ -67,7 +69,8 @@ pub enum SinkError {
 /// A configured sink, ready to deliver.
 pub enum Sink {
     File(file::FileSink),
-    SplunkHec(splunk_hec::HecSink),
+    /// Boxed: the HEC client is large beside the file sink.
+    SplunkHec(Box<splunk_hec::HecSink>),
 }
 
 impl Sink {
@@ -80,12 +83,12 @@ impl Sink {
             SinkKind::File => Ok(Sink::File(file::FileSink::new(
                 file::FileConfig::from_settings(settings).map_err(setup)?,
             ))),
-            SinkKind::SplunkHec => Ok(Sink::SplunkHec(
+            SinkKind::SplunkHec => Ok(Sink::SplunkHec(Box::new(
                 splunk_hec::HecSink::new(
                     splunk_hec::HecConfig::from_settings(settings).map_err(setup)?,
                 )
                 .map_err(setup)?,
-            )),
+            ))),
             SinkKind::Misp | SinkKind::Opencti | SinkKind::Taxii => Err(setup(format!(
                 "kind {:?} is not built yet; this version delivers to file and splunk_hec sinks",
                 settings.kind

@@ -36,7 +36,11 @@ pub fn classify_send_error(error: &reqwest::Error) -> Outcome {
 
 /// `Retry-After` in seconds (the form HEC and most APIs use); HTTP dates are read too.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -69,10 +73,19 @@ mod tests {
     fn statuses() {
         assert_eq!(classify_status(200, None, ""), Outcome::Delivered);
         for retried in [408, 429, 500, 502, 503, 504] {
-            assert!(matches!(classify_status(retried, None, ""), Outcome::Retry { .. }), "{retried}");
+            assert!(
+                matches!(classify_status(retried, None, ""), Outcome::Retry { .. }),
+                "{retried}"
+            );
         }
         for rejected in [400, 401, 403, 404, 413, 501] {
-            assert!(matches!(classify_status(rejected, None, ""), Outcome::Rejected { .. }), "{rejected}");
+            assert!(
+                matches!(
+                    classify_status(rejected, None, ""),
+                    Outcome::Rejected { .. }
+                ),
+                "{rejected}"
+            );
         }
     }
 
@@ -85,8 +98,14 @@ mod tests {
             assert!(d <= max, "{attempts}: {d:?}");
         }
         let first = backoff_delay(0, base, max);
-        assert!(first >= Duration::from_millis(500) && first <= base, "{first:?}");
+        assert!(
+            first >= Duration::from_millis(500) && first <= base,
+            "{first:?}"
+        );
         let fifth = backoff_delay(4, base, max);
-        assert!(fifth >= Duration::from_secs(8) && fifth <= Duration::from_secs(16), "{fifth:?}");
+        assert!(
+            fifth >= Duration::from_secs(8) && fifth <= Duration::from_secs(16),
+            "{fifth:?}"
+        );
     }
 }

@@ -12,7 +12,8 @@
 //!
 //! Two leniencies for STIX 2.0 producers, both of which the 2.0 grammar allowed: unquoted property names
 //! may contain `-` (`extensions.windows-pebinary-ext`), and `START`/`STOP` accept a plain string holding
-//! a timestamp as well as `t'…'`.
+//! a timestamp as well as `t'…'`. Hostile input is bounded: at most 64 nested brackets/parentheses and
+//! 1,000 comparisons per pattern, so no tree handed out is too deep to walk, clone or drop.
 
 use std::collections::HashSet;
 use std::fmt;

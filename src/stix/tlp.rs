@@ -19,6 +19,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+
 /// A TLP level, ordered from least to most restricted: clear < green < amber < amber+strict < red.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Tlp {
@@ -118,14 +119,14 @@ pub fn level_of_marking_definition(object: &Value) -> Option<Tlp> {
     if object.get("type").and_then(Value::as_str) != Some("marking-definition") {
         return None;
     }
-    // Each place that states a TLP level; `None` is a place that says "TLP" but whose level is unreadable.
-    let mut statements: Vec<Option<Tlp>> = Vec::new();
+    // Each level the object states; `None` where it says "TLP" but the level cannot be read.
+    let mut stated: Vec<Option<Tlp>> = Vec::new();
 
     if let Some(extension) = object
         .get("extensions")
         .and_then(|extensions| extensions.get(TLP_2_0_EXTENSION))
     {
-        statements.push(
+        stated.push(
             extension
                 .get("tlp_2_0")
                 .and_then(Value::as_str)
@@ -150,13 +151,13 @@ pub fn level_of_marking_definition(object: &Value) -> Option<Tlp> {
             .and_then(Value::as_str)
             .and_then(parse_level);
         if definition.is_none() && name.is_none() {
-            statements.push(None);
+            stated.push(None);
         }
-        statements.extend(definition);
-        statements.extend(name.map(Some));
+        stated.extend(definition);
+        stated.extend(name.map(Some));
     }
 
-    statements
+    stated
         .into_iter()
         .map(|level| level.unwrap_or(Tlp::Red))
         .max()
@@ -357,7 +358,7 @@ pub fn level_dependencies(object: &Value) -> Vec<&str> {
 pub fn effective_level(own: Tlp, object: &Value, known_level: impl Fn(&str) -> Option<Tlp>) -> Tlp {
     level_dependencies(object)
         .into_iter()
-        .filter_map(|id| known_level(id))
+        .filter_map(known_level)
         .fold(own, Tlp::max)
 }
 
@@ -1484,6 +1485,7 @@ mod tests {
         }
 
         proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
             #[test]
             fn no_object_reaches_a_sink_below_its_level(scenario in scenario()) {
                 check(&scenario)?;

@@ -146,14 +146,14 @@ pub struct Edge {
     pub target_ref: String,
 }
 
+/// Index rows with the version they belong to.
+type Keyed<'a, T> = Vec<(&'a ObjectKey, &'a T)>;
+
 /// The relationship and indicator index rows of the versions a page write found new.
 fn index_rows<'a>(
     page: &'a PageWrite,
     new_versions: &HashSet<(String, DateTime<Utc>)>,
-) -> (
-    Vec<(&'a ObjectKey, &'a RelationshipRow)>,
-    Vec<(&'a ObjectKey, &'a IndicatorRow)>,
-) {
+) -> (Keyed<'a, RelationshipRow>, Keyed<'a, IndicatorRow>) {
     let mut relationships = Vec::new();
     let mut indicators = Vec::new();
     for object in &page.objects {
@@ -209,11 +209,17 @@ impl SinkRoute {
 
     /// The TLP levels this route admits, as stored in `objects.tlp`.
     pub fn admitted_levels(&self) -> Vec<&'static str> {
-        [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red]
-            .into_iter()
-            .filter(|level| *level <= self.max_tlp)
-            .map(Tlp::as_str)
-            .collect()
+        [
+            Tlp::Clear,
+            Tlp::Green,
+            Tlp::Amber,
+            Tlp::AmberStrict,
+            Tlp::Red,
+        ]
+        .into_iter()
+        .filter(|level| *level <= self.max_tlp)
+        .map(Tlp::as_str)
+        .collect()
     }
 }
 
@@ -257,8 +263,13 @@ pub struct ClaimedDelivery {
 pub enum Settlement {
     Delivered,
     /// Pending again, not before `at`.
-    RetryAt { at: DateTime<Utc>, error: String },
-    Dead { error: String },
+    RetryAt {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
 }
 
 /// Per-sink outbox figures for `status`.
@@ -428,6 +439,14 @@ impl Store {
         match self {
             Store::Postgres(s) => s.summaries(ids).await,
             Store::Sqlite(s) => s.summaries(ids).await,
+        }
+    }
+
+    /// Every stored marking-definition object, to resolve feed-defined TLP markings after a restart.
+    pub async fn marking_definitions(&self) -> Result<Vec<Value>, StoreError> {
+        match self {
+            Store::Postgres(s) => s.marking_definitions().await,
+            Store::Sqlite(s) => s.marking_definitions().await,
         }
     }
 

@@ -2,8 +2,8 @@
 //! round trip per object), timestamps as timestamptz.
 
 use super::{
-    index_rows, lookup_filter, outbox_rows, reasons_json, ClaimedDelivery, CursorRow, Edge, LookupHit,
-    ObjectSummary, PageWrite, Settlement, SinkCounts, SinkRoute, StoreError,
+    index_rows, lookup_filter, outbox_rows, reasons_json, ClaimedDelivery, CursorRow, Edge,
+    LookupHit, ObjectSummary, PageWrite, Settlement, SinkCounts, SinkRoute, StoreError,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -517,6 +517,14 @@ impl PgStore {
             .await?
         };
         Ok(result.rows_affected())
+    }
+
+    pub async fn marking_definitions(&self) -> Result<Vec<Value>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT body FROM objects WHERE type = 'marking-definition'")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn ready(&self) -> Result<(), StoreError> {

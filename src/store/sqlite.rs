@@ -2,8 +2,8 @@
 //! loss), batched multi-row inserts, timestamps as fixed-width RFC 3339 text so text order is time order.
 
 use super::{
-    index_rows, lookup_filter, outbox_rows, reasons_json, ClaimedDelivery, CursorRow, Edge, LookupHit,
-    ObjectSummary, PageWrite, Settlement, SinkCounts, SinkRoute, StoreError,
+    index_rows, lookup_filter, outbox_rows, reasons_json, ClaimedDelivery, CursorRow, Edge,
+    LookupHit, ObjectSummary, PageWrite, Settlement, SinkCounts, SinkRoute, StoreError,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -419,7 +419,9 @@ impl SqliteStore {
         for (object_id, modified, settlement) in settled {
             let (state, next_attempt_at, error) = match settlement {
                 Settlement::Delivered => ("delivered", None, None),
-                Settlement::RetryAt { at, error } => ("pending", Some(ts(*at)), Some(error.as_str())),
+                Settlement::RetryAt { at, error } => {
+                    ("pending", Some(ts(*at)), Some(error.as_str()))
+                }
                 Settlement::Dead { error } => ("dead", None, Some(error.as_str())),
             };
             sqlx::query(
@@ -527,6 +529,17 @@ impl SqliteStore {
             .await?
         };
         Ok(result.rows_affected())
+    }
+
+    pub async fn marking_definitions(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        let bodies: Vec<String> =
+            sqlx::query_scalar("SELECT body FROM objects WHERE type = 'marking-definition'")
+                .fetch_all(&self.pool)
+                .await?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(|e| sqlx::Error::Decode(Box::new(e)).into()))
+            .collect()
     }
 
     pub async fn ready(&self) -> Result<(), StoreError> {

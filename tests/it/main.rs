@@ -4,5 +4,7 @@ mod config;
 mod field_failures;
 mod helpers;
 mod polling;
+mod splunk_fake;
+mod splunk_hec;
 mod taxii_server;
 mod tls;

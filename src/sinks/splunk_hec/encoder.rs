@@ -321,7 +321,10 @@ mod tests {
         );
         assert_eq!(out, b"-1.500000");
         let mut out = Vec::new();
-        write_time(Utc.timestamp_opt(1_700_000_000, 0).single().unwrap(), &mut out);
+        write_time(
+            Utc.timestamp_opt(1_700_000_000, 0).single().unwrap(),
+            &mut out,
+        );
         assert_eq!(out, b"1700000000.000000");
     }
 

@@ -62,6 +62,8 @@ pub struct HecSink {
     ack_url: Url,
     /// A v4 UUID made once per sink. Sent on every request, ack on or off: Splunk accepts a channel either
     /// way, and a token that has acknowledgement on requires one (400 code 10 without it).
+    channel_id: String,
+    /// `channel_id` as a header value.
     channel: HeaderValue,
     /// `Splunk <token>`, marked sensitive so that reqwest and hyper never print it.
     authorization: HeaderValue,
@@ -90,11 +92,13 @@ impl HecSink {
         let http = build_client(&config.tls, config.timeout)?;
         let event_url = endpoint(&config.url, "event");
         let mut ack_url = endpoint(&config.url, "ack");
-        let channel = new_channel();
-        ack_url.query_pairs_mut().append_pair("channel", &channel);
-        let channel = HeaderValue::from_str(&channel).map_err(|e| e.to_string())?;
-        let mut authorization =
-            HeaderValue::from_str(&format!("Splunk {}", expose(&config.token))).map_err(|_| {
+        let channel_id = new_channel();
+        ack_url
+            .query_pairs_mut()
+            .append_pair("channel", &channel_id);
+        let channel = HeaderValue::from_str(&channel_id).map_err(|e| e.to_string())?;
+        let mut authorization = HeaderValue::from_str(&format!("Splunk {}", expose(&config.token)))
+            .map_err(|_| {
                 "the token holds characters an HTTP header cannot carry (control characters or \
                  non-ASCII); check token_env / token_file"
                     .to_owned()
@@ -105,6 +109,7 @@ impl HecSink {
             http,
             event_url,
             ack_url,
+            channel_id,
             channel,
             authorization,
         })
@@ -112,8 +117,7 @@ impl HecSink {
 
     /// The request channel (a v4 UUID) this sink sends on.
     pub fn channel(&self) -> &str {
-        // Built from ASCII in `new`.
-        self.channel.to_str().unwrap_or_default()
+        &self.channel_id
     }
 
     /// Sends the batch as one request; one outcome per delivery, in order.
@@ -129,7 +133,9 @@ impl HecSink {
             match gzip(&body) {
                 Ok(compressed) => compressed,
                 // Compressing into memory does not fail in practice; were it to, the next attempt may not.
-                Err(e) => return vec![Outcome::retry(format!("cannot gzip the batch: {e}")); batch.len()],
+                Err(e) => {
+                    return vec![Outcome::retry(format!("cannot gzip the batch: {e}")); batch.len()]
+                }
             }
         } else {
             body
@@ -222,10 +228,7 @@ impl HecSink {
             .body(body)
             .send()
             .await
-            .map_err(|e| match classify_send_error(&e) {
-                Outcome::Retry { error, .. } | Outcome::Rejected { error } => error,
-                Outcome::Delivered => e.to_string(),
-            })?;
+            .map_err(|e| error_chain(&e))?;
         let status = response.status().as_u16();
         let raw = response.bytes().await.map_err(|e| e.to_string())?;
         if status != 200 {
@@ -460,20 +463,42 @@ mod tests {
             "RTT"
         );
         assert_eq!(
-            kinds(&run(400, &reply(13, "Event field cannot be blank", Some(2)), 3)),
+            kinds(&run(
+                400,
+                &reply(13, "Event field cannot be blank", Some(2)),
+                3
+            )),
             "DDR"
         );
         // An event number outside the batch tells nothing.
-        assert_eq!(kinds(&run(400, &reply(6, "Invalid data format", Some(9)), 3)), "RRR");
+        assert_eq!(
+            kinds(&run(400, &reply(6, "Invalid data format", Some(9)), 3)),
+            "RRR"
+        );
         assert_eq!(kinds(&run(400, &reply(5, "No data", None), 3)), "RRR");
-        assert_eq!(kinds(&run(400, &reply(7, "Incorrect index", Some(0)), 3)), "RRR");
-        assert_eq!(kinds(&run(400, &reply(7, "Incorrect index", None), 3)), "RRR");
-        assert_eq!(kinds(&run(401, &reply(2, "Token is required", None), 2)), "TT");
+        assert_eq!(
+            kinds(&run(400, &reply(7, "Incorrect index", Some(0)), 3)),
+            "RRR"
+        );
+        assert_eq!(
+            kinds(&run(400, &reply(7, "Incorrect index", None), 3)),
+            "RRR"
+        );
+        assert_eq!(
+            kinds(&run(401, &reply(2, "Token is required", None), 2)),
+            "TT"
+        );
         assert_eq!(kinds(&run(403, &reply(4, "Invalid token", None), 2)), "TT");
         assert_eq!(kinds(&run(403, &reply(1, "Token disabled", None), 2)), "TT");
-        assert_eq!(kinds(&run(500, &reply(8, "Internal server error", None), 2)), "TT");
+        assert_eq!(
+            kinds(&run(500, &reply(8, "Internal server error", None), 2)),
+            "TT"
+        );
         // 503 may carry an event number; nothing was indexed.
-        assert_eq!(kinds(&run(503, &reply(9, "Server is busy", Some(0)), 2)), "TT");
+        assert_eq!(
+            kinds(&run(503, &reply(9, "Server is busy", Some(0)), 2)),
+            "TT"
+        );
         assert_eq!(kinds(&run(429, &Reply::default(), 2)), "TT");
         assert_eq!(kinds(&run(404, &Reply::default(), 2)), "RR");
     }
@@ -533,8 +558,13 @@ mod tests {
             [8, 4, 4, 4, 12]
         );
         assert!(groups[2].starts_with('4'), "{a}");
-        assert!(matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'), "{a}");
-        assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+            "{a}"
+        );
+        assert!(a
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
     }
 
     #[test]
@@ -542,8 +572,11 @@ mod tests {
         let body = b"{\"event\":\"x\"}\n".repeat(100);
         let compressed = gzip(&body).unwrap();
         let mut back = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut back)
-            .unwrap();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&compressed[..]),
+            &mut back,
+        )
+        .unwrap();
         assert_eq!(back, body);
     }
 
