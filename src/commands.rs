@@ -414,13 +414,8 @@ pub async fn lookup(
     format: Format,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(settings).await?;
-    let observable = observable_type.trim();
-    let value = crate::stix::observable::normalize_value(
-        observable.split(':').next().unwrap_or(observable),
-        observable.split_once(':').map(|(_, p)| p).unwrap_or(""),
-        value.trim(),
-    );
-    let hits = store.lookup(observable, &value).await?;
+    let (observable, value) = lookup_key(observable_type, value)?;
+    let hits = store.lookup(&observable, &value).await?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&hits)?),
         Format::Text => {
@@ -446,6 +441,27 @@ pub async fn lookup(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The index's spelling of what the user typed: `file:hashes.MD5` and `file:hashes.'MD5'` are the same
+/// path (the pattern parser says how the index writes it), and the value in its normal form.
+fn lookup_key(observable_type: &str, value: &str) -> anyhow::Result<(String, String)> {
+    let observable_type = observable_type.trim();
+    let value = value.trim();
+    let Some((object_type, _)) = observable_type.split_once(':') else {
+        // A bare type: any of its properties. The value normal form of `value` applies to most lookups.
+        let normal = crate::stix::observable::normalize_value(observable_type, "value", value);
+        return Ok((observable_type.to_owned(), normal));
+    };
+    let parsed = crate::stix::pattern::parse(&format!("[{observable_type} = 'x']"))
+        .map_err(|e| anyhow::anyhow!("{observable_type:?} is not a STIX object path: {e}"))?;
+    let path = parsed
+        .comparisons()
+        .first()
+        .map(|c| c.path.property_path())
+        .unwrap_or_default();
+    let normal = crate::stix::observable::normalize_value(object_type, &path, value);
+    Ok((format!("{object_type}:{path}"), normal))
 }
 
 #[derive(Debug, Serialize)]

@@ -21,8 +21,15 @@ pub mod fields {
 
 /// Installs the global subscriber. `RUST_LOG`, when set, wins over the configured level.
 pub fn init(format: LogFormat, level: &str) {
+    // sqlx logs every statement at info and PostgreSQL notices ("relation already exists, skipping") at
+    // info: quiet unless the directive asks for sqlx.
+    let directive = if level.contains("sqlx") {
+        level.to_owned()
+    } else {
+        format!("{level},sqlx=warn")
+    };
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
+        .or_else(|_| EnvFilter::try_new(&directive))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

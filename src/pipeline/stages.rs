@@ -4,10 +4,10 @@
 
 use super::{PageSender, Queued, SourcePage, CHANNEL_CAPACITY};
 use crate::stix::tlp::{self, MarkingCatalog, Tlp};
-use crate::stix::{normalize, object_key, Reason};
+use crate::stix::{normalize, object_key, pattern, Reason};
 use crate::store::{
-    dedupe_versions, NewObject, PageWrite, QuarantineEntry, RelationshipRow, SinkRoute, Store,
-    StoreError,
+    dedupe_versions, IndicatorRow, NewObject, PageWrite, QuarantineEntry, RelationshipRow,
+    SinkRoute, Store, StoreError,
 };
 use crate::telemetry::fields;
 use backon::{ExponentialBuilder, Retryable};
@@ -132,13 +132,39 @@ fn check_object(
         Err(reasons) => return Err((object, reasons)),
     };
     let relationship = relationship_row(&object);
+    let indicators = indicator_rows(&object);
     Ok(NewObject {
         key,
         tlp: None,
         relationship,
-        indicators: Vec::new(),
+        indicators,
         body: object,
     })
+}
+
+/// An indicator's simple comparisons for the `indicators` index (STIX patterns only; other pattern
+/// languages are stored, not indexed).
+fn indicator_rows(object: &Value) -> Vec<IndicatorRow> {
+    if object.get("type").and_then(Value::as_str) != Some("indicator")
+        || object.get("pattern_type").and_then(Value::as_str) != Some("stix")
+    {
+        return Vec::new();
+    }
+    let Some(Ok(parsed)) = object
+        .get("pattern")
+        .and_then(Value::as_str)
+        .map(pattern::parse)
+    else {
+        return Vec::new();
+    };
+    pattern::indexable_comparisons(&parsed)
+        .into_iter()
+        .map(|(observable_type, value)| IndicatorRow {
+            pattern_type: "stix".into(),
+            observable_type,
+            value,
+        })
+        .collect()
 }
 
 /// A relationship's edge for the `relationships` index.

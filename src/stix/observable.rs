@@ -11,6 +11,7 @@ pub fn normalize_value(object_type: &str, property_path: &str, value: &str) -> S
             (object_type, property_path),
             ("domain-name", "value") | ("email-addr", "value") | ("ipv6-addr", "value")
         );
+    let value = value.trim();
     let value = match (object_type, property_path) {
         ("ipv4-addr", "value") => value.strip_suffix("/32").unwrap_or(value),
         ("ipv6-addr", "value") => value.strip_suffix("/128").unwrap_or(value),

@@ -309,22 +309,13 @@ pub fn indexable_comparisons(pattern: &Pattern) -> Vec<(String, String)> {
             _ => continue,
         };
         let path = comparison.path.property_path();
-        let lower = path.starts_with("hashes.")
-            || (path == "value"
-                && matches!(
-                    comparison.path.object_type.as_str(),
-                    "domain-name" | "email-addr"
-                ));
-        let observable_type = format!("{}:{}", comparison.path.object_type, path);
+        let object_type = comparison.path.object_type.as_str();
+        let observable_type = format!("{object_type}:{path}");
         for value in values {
             let Constant::String(value) = value else {
                 continue;
             };
-            let value = if lower {
-                value.to_lowercase()
-            } else {
-                value.clone()
-            };
+            let value = super::observable::normalize_value(object_type, &path, value);
             let pair = (observable_type.clone(), value);
             if seen.insert(pair.clone()) {
                 out.push(pair);
@@ -1822,13 +1813,12 @@ mod tests {
         let tree = ok("[ipv4-addr:value = '198.51.100.1/32' OR ipv4-addr:value = '203.0.113.33/32' OR ipv6-addr:value = '2001:0db8:dead:beef:dead:beef:dead:0001/128'] FOLLOWEDBY [domain-name:value = 'Example.COM']");
         assert_eq!(
             indexable_comparisons(&tree),
+            // The observable normal form: single-host CIDR suffixes dropped, so a lookup of the bare
+            // address finds them.
             pairs(&[
-                ("ipv4-addr:value", "198.51.100.1/32"),
-                ("ipv4-addr:value", "203.0.113.33/32"),
-                (
-                    "ipv6-addr:value",
-                    "2001:0db8:dead:beef:dead:beef:dead:0001/128"
-                ),
+                ("ipv4-addr:value", "198.51.100.1"),
+                ("ipv4-addr:value", "203.0.113.33"),
+                ("ipv6-addr:value", "2001:0db8:dead:beef:dead:beef:dead:0001"),
                 ("domain-name:value", "example.com"),
             ])
         );

@@ -131,6 +131,8 @@ async fn splunk_batch_is_delivered_with_every_field() {
     assert_eq!(first["fields"]["tlp"], "green");
     assert_eq!(first["fields"]["type"], "indicator");
     assert_eq!(first["fields"]["id"], deliveries[0].object_id);
+    assert_eq!(first["fields"]["observable_type"], "ipv4-addr:value");
+    assert_eq!(first["fields"]["observable_value"], "198.51.100.1");
     assert_eq!(events[1]["fields"]["tlp"], "amber+strict");
     let last = &events[2];
     assert_eq!(last["time"], json!(1714608000.0));
@@ -326,14 +328,14 @@ async fn splunk_gzip_bodies_are_indexed() {
 #[tokio::test]
 async fn splunk_ack_delivers_only_once_acknowledged() {
     let fake = SplunkFake::start().await;
-    fake.enable_ack(Duration::from_millis(700));
+    fake.enable_ack(Duration::from_millis(1200));
     let (_db, sink) = sink(&fake, "ack = true\nack_timeout = \"5s\"").await;
     let started = Instant::now();
 
     let outcomes = sink.deliver(&batch(3)).await;
 
     assert_eq!(outcomes, vec![Outcome::Delivered; 3]);
-    assert!(started.elapsed() >= Duration::from_millis(700));
+    assert!(started.elapsed() >= Duration::from_millis(1200));
     let events = fake.requests_to("/services/collector/event");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].response["ackId"], 0);

@@ -11,6 +11,7 @@
 
 use super::HecConfig;
 use crate::sinks::Delivery;
+use crate::stix::pattern;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::io::Write;
@@ -58,14 +59,14 @@ pub fn encode_event(delivery: &Delivery, config: &HecConfig, out: &mut Vec<u8>) 
 
 /// The simple comparisons of a STIX-pattern indicator as (`observable_type`, `value`) pairs, e.g.
 /// (`ipv4-addr:value`, `198.51.100.7`), the same spelling the store's `indicators` index and `lookup` use.
-/// Empty for other objects, other pattern languages, and patterns with nothing indexable.
+/// Empty for other objects, other pattern languages, unparseable patterns and patterns with nothing
+/// indexable.
 fn indicator_observables(body: &Value) -> Vec<(String, String)> {
-    let Some(pattern) = stix_pattern(body) else {
-        return Vec::new();
-    };
-    // PATTERN-HOOK: replace with crate::stix::pattern::indexable_comparisons(&crate::stix::pattern::parse(pattern)?) mapped to (observable_type, value) once src/stix/pattern.rs provides them.
-    let _ = pattern;
-    Vec::new()
+    // A pattern that does not parse gives no fields; the event itself still goes (validation is not ours).
+    stix_pattern(body)
+        .and_then(|pattern| pattern::parse(pattern).ok())
+        .map(|tree| pattern::indexable_comparisons(&tree))
+        .unwrap_or_default()
 }
 
 /// The `pattern` of an indicator whose pattern language is STIX (`pattern_type` absent means STIX: 2.0
@@ -326,6 +327,33 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, b"1700000000.000000");
+    }
+
+    #[test]
+    fn indicator_observables_become_fields() {
+        let (_, event) = encode(&indicator(Some(Tlp::Green)), &config(None, None));
+        assert_eq!(event["fields"]["observable_type"], "ipv4-addr:value");
+        assert_eq!(event["fields"]["observable_value"], "198.51.100.7");
+
+        let mut several = indicator(Some(Tlp::Green));
+        several.body["pattern"] = json!(
+            "[domain-name:value = 'EVIL.example'] OR [file:hashes.'SHA-256' = 'AABB' AND file:name = 'x.exe']"
+        );
+        let (_, event) = encode(&several, &config(None, None));
+        assert_eq!(
+            event["fields"]["observable_type"],
+            json!(["domain-name:value", "file:hashes.'SHA-256'", "file:name"])
+        );
+        assert_eq!(
+            event["fields"]["observable_value"],
+            json!(["evil.example", "aabb", "x.exe"])
+        );
+
+        let mut broken = indicator(Some(Tlp::Green));
+        broken.body["pattern"] = json!("[ipv4-addr:value = ");
+        let (_, event) = encode(&broken, &config(None, None));
+        assert!(event["fields"].get("observable_type").is_none());
+        assert_eq!(event["event"]["pattern"], "[ipv4-addr:value = ");
     }
 
     #[test]

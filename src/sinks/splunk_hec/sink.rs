@@ -9,6 +9,7 @@
 //! | 2xx (code 0), no ack                             | all Delivered                                          |
 //! | 2xx with `ackId`, ack on                         | all Delivered once `/ack` says true; all Retry after `ack_timeout` |
 //! | 2xx without `ackId`, ack on                      | all Delivered (the token has acknowledgement off; warned) |
+//! | 2xx whose answer was cut off, ack on             | all Retry (the ackId is unknown)                       |
 //! | 400 code 7 (incorrect index)                     | before `invalid-event-number` Delivered, the rest Rejected |
 //! | 400 with `invalid-event-number` N (codes 6, 12, 13, 15, …) | before N Delivered, N Rejected, after N Retry |
 //! | 400 without a usable event number                | all Rejected                                           |
@@ -156,17 +157,22 @@ impl HecSink {
         };
         let status = response.status().as_u16();
         let wait = retry_after(response.headers());
-        let (reply, raw) = match response.bytes().await {
-            Ok(bytes) => (
-                serde_json::from_slice::<Reply>(&bytes).unwrap_or_default(),
-                bytes,
-            ),
-            // The status arrived but the body did not: judge by the status alone.
-            Err(_) => (Reply::default(), Default::default()),
-        };
+        let body = response.bytes().await;
+        let body_read = body.is_ok();
+        // A status without its body is judged by the status alone (except an ackId it would have held).
+        let raw = body.unwrap_or_default();
+        let reply = serde_json::from_slice::<Reply>(&raw).unwrap_or_default();
         let message = describe(&reply, &raw);
 
         if (200..300).contains(&status) && self.config.ack {
+            if !body_read {
+                return vec![
+                    Outcome::retry(format!(
+                        "HTTP {status}, but the answer holding the ackId was cut off; sending again"
+                    ));
+                    batch.len()
+                ];
+            }
             return match reply.ack_id {
                 Some(ack_id) => match self.await_ack(ack_id).await {
                     Ok(()) => vec![Outcome::Delivered; batch.len()],

@@ -1,0 +1,377 @@
+//! Delivery with TLP enforced, through the real binary: the outbox, sink workers and the file sink, on both
+//! databases.
+
+use crate::helpers::{collection_toml, relay, relay_command, stderr, stdout, Backend, TestDb};
+use crate::polling::{indicators, t};
+use crate::taxii_server::{indicator, TaxiiServer, Version};
+use chrono::Duration;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub const TLP2_CLEAR: &str = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
+pub const TLP2_GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+pub const TLP2_AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+pub const TLP2_AMBER_STRICT: &str = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003";
+pub const TLP2_RED: &str = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+pub const TLP1_RED: &str = "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed";
+/// A marking no one defines: fail closed, it counts as red.
+pub const UNKNOWN_MARKING: &str = "marking-definition--0b1d2c3e-4f50-4a61-8b72-9c83d4e5f6a7";
+/// A feed-defined TLP:AMBER marking (TLP 1.0 form) under an id of its own.
+pub const FEED_AMBER: &str = "marking-definition--7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d";
+
+pub fn marked(n: usize, markings: &[&str]) -> Value {
+    let mut object = indicator(n);
+    if !markings.is_empty() {
+        object["object_marking_refs"] = json!(markings);
+    }
+    object
+}
+
+/// File sink config table.
+pub fn file_sink(name: &str, path: &Path, max_tlp: &str, extra: &str) -> String {
+    format!(
+        "[[sinks]]\nname = \"{name}\"\nkind = \"file\"\npath = \"{}\"\nmax_tlp = \"{max_tlp}\"\n\
+         retry_backoff = \"10ms\"\nretry_backoff_max = \"50ms\"\n{extra}\n",
+        path.display()
+    )
+}
+
+pub fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+fn ids(objects: &[Value]) -> HashSet<String> {
+    objects
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn write_bundle(dir: &Path, objects: Vec<Value>) -> PathBuf {
+    let path = dir.join(format!("bundle-{}.json", crate::helpers::random_suffix()));
+    let bundle = json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": objects});
+    std::fs::write(&path, bundle.to_string()).unwrap();
+    path
+}
+
+async fn everything_delivered_once(backend: Backend) {
+    let server = TaxiiServer::start(Version::V21).await;
+    server.add_objects_spaced(
+        indicators(0..300),
+        t("2025-01-01T00:00:00Z"),
+        Duration::seconds(1),
+    );
+    let db = TestDb::new(backend).await;
+    let archive = db.dir.path().join("archive.jsonl");
+    let config = db.write_config(&format!(
+        "{}{}",
+        collection_toml("c", &server.collection_url(), ""),
+        file_sink("archive", &archive, "red", "batch_size = 64")
+    ));
+    let output = relay(&config, &["run", "--once"]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let delivered = lines(&archive);
+    assert_eq!(delivered.len(), 300);
+    assert_eq!(ids(&delivered).len(), 300);
+
+    // A second run: nothing new stored, nothing delivered twice.
+    let output = relay(&config, &["run", "--once"]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(lines(&archive).len(), 300);
+
+    let status = relay(&config, &["status", "--format", "json"]).await;
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["sinks"][0]["sink"], "archive");
+    assert_eq!(status["sinks"][0]["delivered"], 300);
+    assert_eq!(status["sinks"][0]["pending"], 0);
+}
+
+#[tokio::test]
+async fn everything_delivered_once_sqlite() {
+    everything_delivered_once(Backend::Sqlite).await
+}
+#[tokio::test]
+async fn everything_delivered_once_postgres() {
+    everything_delivered_once(Backend::Postgres).await
+}
+
+/// Two sinks with different ceilings receive exactly what their ceilings admit, on a feed that mixes
+/// clear, green, amber, amber+strict, red, unmarked, unknown-marked and feed-defined markings.
+async fn ceilings_are_enforced(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let amber_file = db.dir.path().join("amber.jsonl");
+    let red_file = db.dir.path().join("red.jsonl");
+    let default_file = db.dir.path().join("default.jsonl");
+    // The third sink says no max_tlp: the default ceiling is amber+strict.
+    let default_sink = format!(
+        "[[sinks]]\nname = \"default\"\nkind = \"file\"\npath = \"{}\"\n",
+        default_file.display()
+    );
+    let config = db.write_config(&format!(
+        "{}{}{default_sink}",
+        file_sink("amber", &amber_file, "amber", ""),
+        file_sink("red", &red_file, "red", ""),
+    ));
+    let feed_amber = json!({"type": "marking-definition", "spec_version": "2.1", "id": FEED_AMBER,
+        "created": "2025-01-01T00:00:00.000Z", "definition_type": "tlp", "definition": {"tlp": "amber"},
+        "name": "TLP:AMBER (feed)"});
+    let objects = vec![
+        marked(0, &[TLP2_CLEAR]),
+        marked(1, &[TLP2_GREEN]),
+        marked(2, &[TLP2_AMBER]),
+        marked(3, &[TLP2_AMBER_STRICT]),
+        marked(4, &[TLP2_RED]),
+        marked(5, &[]),
+        marked(6, &[UNKNOWN_MARKING]),
+        marked(7, &[FEED_AMBER]),
+        marked(8, &[TLP2_GREEN, TLP1_RED]),
+        feed_amber,
+    ];
+    let bundle = write_bundle(db.dir.path(), objects.clone());
+    let output = relay(
+        &config,
+        &["ingest", "--collection", "mixed", bundle.to_str().unwrap()],
+    )
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(UNKNOWN_MARKING),
+        "the unknown marking is logged"
+    );
+    let output = relay(&config, &["run", "--once"]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let id = |n: usize| objects[n]["id"].as_str().unwrap().to_owned();
+    let marking = FEED_AMBER.to_owned();
+    let expect = |ns: &[usize]| -> HashSet<String> {
+        ns.iter().map(|n| id(*n)).chain([marking.clone()]).collect()
+    };
+    assert_eq!(ids(&lines(&amber_file)), expect(&[0, 1, 2, 5, 7]));
+    assert_eq!(ids(&lines(&default_file)), expect(&[0, 1, 2, 3, 5, 7]));
+    assert_eq!(ids(&lines(&red_file)), expect(&[0, 1, 2, 3, 4, 5, 6, 7, 8]));
+}
+
+#[tokio::test]
+async fn ceilings_are_enforced_sqlite() {
+    ceilings_are_enforced(Backend::Sqlite).await
+}
+#[tokio::test]
+async fn ceilings_are_enforced_postgres() {
+    ceilings_are_enforced(Backend::Postgres).await
+}
+
+/// A relationship to a red object is red; a report listing a red object reaches an amber sink without it.
+#[tokio::test]
+async fn relationships_and_reports_do_not_leak_red() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let amber_file = db.dir.path().join("amber.jsonl");
+    let red_file = db.dir.path().join("red.jsonl");
+    let config = db.write_config(&format!(
+        "{}{}",
+        file_sink("amber", &amber_file, "amber", ""),
+        file_sink("red", &red_file, "red", "")
+    ));
+    let red_malware = json!({"type": "malware", "spec_version": "2.1",
+        "id": "malware--a5b3c7d2-3e0f-4c55-9f2a-6d8e1b0c4f71", "created": "2025-01-01T00:00:00.000Z",
+        "modified": "2025-01-01T00:00:00.000Z", "name": "Red", "is_family": true,
+        "object_marking_refs": [TLP2_RED]});
+    let clear_indicator = marked(1, &[TLP2_CLEAR]);
+    let relationship = json!({"type": "relationship", "spec_version": "2.1",
+        "id": "relationship--1f6b1e62-86a6-4a4e-8b8d-0c9a53f0c2a7", "created": "2025-01-01T00:00:00.000Z",
+        "modified": "2025-01-01T00:00:00.000Z", "relationship_type": "indicates",
+        "source_ref": clear_indicator["id"], "target_ref": red_malware["id"],
+        "object_marking_refs": [TLP2_CLEAR]});
+    let report = json!({"type": "report", "spec_version": "2.1",
+        "id": "report--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3", "created": "2025-01-01T00:00:00.000Z",
+        "modified": "2025-01-01T00:00:00.000Z", "name": "Weekly", "published": "2025-01-01T00:00:00Z",
+        "object_refs": [clear_indicator["id"], red_malware["id"], relationship["id"]],
+        "object_marking_refs": [TLP2_AMBER]});
+    let red_only = json!({"type": "report", "spec_version": "2.1",
+        "id": "report--94e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3", "created": "2025-01-01T00:00:00.000Z",
+        "modified": "2025-01-01T00:00:00.000Z", "name": "Only red", "published": "2025-01-01T00:00:00Z",
+        "object_refs": [red_malware["id"]], "object_marking_refs": [TLP2_GREEN]});
+    // The report arrives in a later bundle than what it lists, as feeds do.
+    let first = write_bundle(
+        db.dir.path(),
+        vec![
+            red_malware.clone(),
+            clear_indicator.clone(),
+            relationship.clone(),
+        ],
+    );
+    let second = write_bundle(db.dir.path(), vec![report.clone(), red_only.clone()]);
+    for bundle in [&first, &second] {
+        let output = relay(&config, &["ingest", bundle.to_str().unwrap()]).await;
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let output = relay(&config, &["run", "--once"]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let amber = lines(&amber_file);
+    let amber_ids = ids(&amber);
+    assert!(amber_ids.contains(clear_indicator["id"].as_str().unwrap()));
+    assert!(!amber_ids.contains(red_malware["id"].as_str().unwrap()));
+    assert!(
+        !amber_ids.contains(relationship["id"].as_str().unwrap()),
+        "a relationship to a red object is red"
+    );
+    let delivered_report = amber
+        .iter()
+        .find(|o| o["id"] == report["id"])
+        .expect("report delivered");
+    assert_eq!(
+        delivered_report["object_refs"],
+        json!([clear_indicator["id"]])
+    );
+    assert!(
+        !amber_ids.contains(red_only["id"].as_str().unwrap()),
+        "a report with nothing left to show is withheld"
+    );
+    let red = lines(&red_file);
+    let red_report = red.iter().find(|o| o["id"] == report["id"]).unwrap();
+    assert_eq!(red_report["object_refs"].as_array().unwrap().len(), 3);
+
+    let status = relay(&config, &["status", "--format", "json"]).await;
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let amber_counts = status["sinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sink"] == "amber")
+        .unwrap();
+    assert_eq!(
+        amber_counts["dead"], 1,
+        "the withheld report is a dead letter, visible and replayable"
+    );
+}
+
+/// A sink that cannot write keeps its deliveries pending across a restart; once it can, everything arrives
+/// once. `replay` re-sends on demand, `replay --dead` retries dead letters.
+async fn pending_survives_restart_and_replay(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    // The sink's directory is a regular file: every append fails until it is removed.
+    let blocker = db.dir.path().join("out");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let archive = blocker.join("archive.jsonl");
+    let config = db.write_config(&file_sink(
+        "archive",
+        &archive,
+        "red",
+        "max_attempts = 1000",
+    ));
+    let bundle = write_bundle(db.dir.path(), indicators(0..40));
+    assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
+        .await
+        .status
+        .success());
+
+    let child = relay_command(&config, &["run"]).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let counts = db.store.sink_counts().await.unwrap();
+        if counts.first().is_some_and(|c| c.pending == 40) && attempts(&db).await >= 40 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failed attempt recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pid = child.id().unwrap() as i32;
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success());
+    assert!(lines(&archive).is_empty());
+
+    std::fs::remove_file(&blocker).unwrap();
+    let output = relay(&config, &["run", "--once"]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(ids(&lines(&archive)).len(), 40);
+    assert_eq!(lines(&archive).len(), 40);
+
+    let replayed = relay(&config, &["replay", "--sink", "archive"]).await;
+    assert!(replayed.status.success(), "{}", stderr(&replayed));
+    assert!(
+        stdout(&replayed).starts_with("40 deliveries pending"),
+        "{}",
+        stdout(&replayed)
+    );
+    assert!(relay(&config, &["run", "--once"]).await.status.success());
+    assert_eq!(lines(&archive).len(), 80, "replay sends everything again");
+
+    let unknown = relay(&config, &["replay", "--sink", "nope"]).await;
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+async fn attempts(db: &TestDb) -> i64 {
+    match &db.store {
+        taxii_relay::store::Store::Sqlite(s) => {
+            sqlx::query_scalar("SELECT COALESCE(SUM(attempts), 0) FROM deliveries")
+                .fetch_one(s.pool())
+                .await
+                .unwrap()
+        }
+        taxii_relay::store::Store::Postgres(s) => {
+            sqlx::query_scalar("SELECT COALESCE(SUM(attempts), 0)::bigint FROM deliveries")
+                .fetch_one(s.pool())
+                .await
+                .unwrap()
+        }
+    }
+}
+
+#[tokio::test]
+async fn pending_survives_restart_and_replay_sqlite() {
+    pending_survives_restart_and_replay(Backend::Sqlite).await
+}
+#[tokio::test]
+async fn pending_survives_restart_and_replay_postgres() {
+    pending_survives_restart_and_replay(Backend::Postgres).await
+}
+
+/// Past `max_attempts` a delivery is dead with its reason, and `replay --dead` brings it back.
+#[tokio::test]
+async fn dead_letters_and_replay_dead() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let blocker = db.dir.path().join("out");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let archive = blocker.join("archive.jsonl");
+    let config = db.write_config(&file_sink("archive", &archive, "red", "max_attempts = 2"));
+    let bundle = write_bundle(db.dir.path(), indicators(0..5));
+    assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
+        .await
+        .status
+        .success());
+    let output = relay(&config, &["run", "--once"]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let counts = db.store.sink_counts().await.unwrap();
+    assert_eq!((counts[0].pending, counts[0].dead), (0, 5));
+    let taxii_relay::store::Store::Sqlite(s) = &db.store else {
+        unreachable!()
+    };
+    let error: String = sqlx::query_scalar("SELECT last_error FROM deliveries LIMIT 1")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert!(
+        error.contains("gave up after 2 attempts") && error.contains("cannot append"),
+        "{error}"
+    );
+
+    std::fs::remove_file(&blocker).unwrap();
+    let replayed = relay(&config, &["replay", "--sink", "archive", "--dead"]).await;
+    assert!(
+        stdout(&replayed).starts_with("5 deliveries pending"),
+        "{}",
+        stdout(&replayed)
+    );
+    assert!(relay(&config, &["run", "--once"]).await.status.success());
+    assert_eq!(lines(&archive).len(), 5);
+}
