@@ -547,3 +547,137 @@ fn neighbourhood_text(found: &Neighbourhood) -> String {
     }
     out
 }
+
+/// Output of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ValidateFormat {
+    Text,
+    Jsonl,
+}
+
+/// One line of `validate --format jsonl` (DESIGN.md's contract).
+#[derive(Debug, Serialize)]
+struct ValidateLine<'a> {
+    id: Option<&'a str>,
+    #[serde(rename = "type")]
+    object_type: Option<&'a str>,
+    valid: bool,
+    errors: &'a [crate::stix::Reason],
+    warnings: &'a [crate::stix::Reason],
+}
+
+/// `validate FILE...|-`: offline STIX 2.1 validation (2.0 content is normalized first, as at ingest).
+/// Exit 0 when every object of every input is valid, 1 otherwise (an input that is not JSON or not STIX is
+/// one line with `"id": null`).
+pub fn validate(inputs: &[PathBuf], format: ValidateFormat) -> anyhow::Result<ExitCode> {
+    use crate::stix::{normalize, parse_content, validate::validate as check};
+    use std::io::{Read, Write};
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut objects, mut invalid) = (0usize, 0usize);
+    for input in inputs {
+        let bytes = if input.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read standard input")?;
+            bytes
+        } else {
+            std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?
+        };
+        let content = match parse_content(&bytes) {
+            Ok(content) => content,
+            Err(reason) => {
+                invalid += 1;
+                let errors = [reason];
+                write_verdict(&mut out, format, input, None, None, &errors, &[])?;
+                continue;
+            }
+        };
+        let source_version = content.spec_version.as_deref().unwrap_or("2.1").to_owned();
+        for mut object in content.objects {
+            objects += 1;
+            let mut errors = Vec::new();
+            if normalize::is_stix_20(&object, &source_version) {
+                if let Err(reason) = normalize::normalize_20(&mut object) {
+                    errors.push(reason);
+                }
+            }
+            let verdict = check(&object);
+            errors.extend(verdict.errors);
+            if !errors.is_empty() {
+                invalid += 1;
+            }
+            let id = object.get("id").and_then(|v| v.as_str());
+            let object_type = object.get("type").and_then(|v| v.as_str());
+            write_verdict(
+                &mut out,
+                format,
+                input,
+                id,
+                object_type,
+                &errors,
+                &verdict.warnings,
+            )?;
+        }
+    }
+    out.flush()?;
+    if format == ValidateFormat::Text {
+        eprintln!("{objects} objects, {invalid} invalid");
+    }
+    Ok(if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn write_verdict(
+    out: &mut impl std::io::Write,
+    format: ValidateFormat,
+    input: &std::path::Path,
+    id: Option<&str>,
+    object_type: Option<&str>,
+    errors: &[crate::stix::Reason],
+    warnings: &[crate::stix::Reason],
+) -> std::io::Result<()> {
+    match format {
+        ValidateFormat::Jsonl => {
+            let line = ValidateLine {
+                id,
+                object_type,
+                valid: errors.is_empty(),
+                errors,
+                warnings,
+            };
+            serde_json::to_writer(&mut *out, &line)?;
+            writeln!(out)
+        }
+        ValidateFormat::Text => {
+            let what = match id {
+                Some(id) => id.to_owned(),
+                None => input.display().to_string(),
+            };
+            writeln!(
+                out,
+                "{} {what}",
+                if errors.is_empty() {
+                    "ok     "
+                } else {
+                    "INVALID"
+                }
+            )?;
+            for (kind, reasons) in [("error", errors), ("warning", warnings)] {
+                for r in reasons {
+                    let at = if r.property.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" at {}", r.property)
+                    };
+                    writeln!(out, "  {kind} [{}]{at}: {}", r.code, r.message)?;
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -80,6 +80,14 @@ enum Command {
     Migrate,
     /// Load and validate the config, print it with secrets redacted.
     CheckConfig,
+    /// Validate STIX files offline (exit 0 all valid, 1 any invalid). Needs no config.
+    Validate {
+        #[arg(long, value_enum, default_value = "text")]
+        format: commands::ValidateFormat,
+        /// Bundles or objects; `-` for standard input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Current indicators whose pattern compares OBSERVABLE_TYPE to VALUE (exit 1 when none).
     Lookup {
         /// `ipv4-addr`, `domain-name`, … (any property), or exact: `file:hashes.'SHA-256'`.
@@ -109,6 +117,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Offline validation needs neither config nor runtime.
+    if let Command::Validate { format, files } = &cli.command {
+        return match commands::validate(files, *format) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("taxii-relay: error: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let source = config::source_from(cli.config.as_deref());
     let settings = match config::load(&source) {
         Ok(settings) => settings,
@@ -154,6 +172,7 @@ fn main() -> ExitCode {
             }
             Command::Migrate => commands::migrate(&settings).await,
             Command::CheckConfig => Ok(commands::check_config(&settings, &source.display_name())),
+            Command::Validate { .. } => unreachable!("handled before the config is loaded"),
             Command::Lookup {
                 observable_type,
                 value,

@@ -4,7 +4,7 @@
 
 use super::{PageSender, Queued, SourcePage, CHANNEL_CAPACITY};
 use crate::stix::tlp::{self, MarkingCatalog, Tlp};
-use crate::stix::{normalize, object_key, pattern, Reason};
+use crate::stix::{normalize, object_key, pattern, validate, Reason};
 use crate::store::{
     dedupe_versions, IndicatorRow, NewObject, PageWrite, QuarantineEntry, RelationshipRow,
     SinkRoute, Store, StoreError,
@@ -115,7 +115,8 @@ pub fn validate_page(page: SourcePage, catalog: &mut MarkingCatalog) -> (PageWri
     (write, unresolved)
 }
 
-/// One object: STIX 2.0 normalized to 2.1, checked, keyed, and its index rows prepared.
+/// One object: STIX 2.0 normalized to 2.1, validated against STIX 2.1 (errors refuse it; warnings do not),
+/// keyed, and its index rows prepared.
 /// On refusal, the object as received and the reasons.
 fn check_object(
     mut object: Value,
@@ -126,6 +127,10 @@ fn check_object(
         if let Err(reason) = normalize::normalize_20(&mut object) {
             return Err((received, vec![reason]));
         }
+    }
+    let verdict = validate::validate(&object);
+    if !verdict.is_valid() {
+        return Err((object, verdict.errors));
     }
     let key = match object_key(&object, "2.1") {
         Ok(key) => key,
@@ -284,15 +289,21 @@ mod tests {
 
     #[test]
     fn one_bad_object_does_not_block_the_good_ones() {
-        let good = json!({"type": "malware", "id": "malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
-            "created": "2020-01-01T00:00:00Z", "modified": "2020-01-01T00:00:00Z"});
+        let good = json!({"type": "malware", "spec_version": "2.1", "is_family": false,
+            "id": "malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+            "created": "2020-01-01T00:00:00.000Z", "modified": "2020-01-01T00:00:00.000Z"});
         let bad = json!({"type": "malware", "id": "not-an-id"});
         let page = SourcePage::new(Arc::from("c"), vec![good, bad, json!(42)], "2.1");
         let (write, _) = validate_page(page, &mut MarkingCatalog::default());
         assert_eq!(write.objects.len(), 1);
         assert_eq!(write.quarantined.len(), 2);
         assert_eq!(write.quarantined[0].object_id.as_deref(), Some("not-an-id"));
-        assert_eq!(write.quarantined[0].reasons[0].code, "invalid_id");
+        let codes: Vec<&str> = write.quarantined[0]
+            .reasons
+            .iter()
+            .map(|r| r.code)
+            .collect();
+        assert!(codes.contains(&"invalid_id"), "{codes:?}");
         assert_eq!(write.quarantined[1].reasons[0].code, "not_an_object");
     }
 }

@@ -10,6 +10,14 @@
 //! and target type only, never resolved), or change the object. It runs on every object at ingest, so
 //! the happy path allocates nothing beyond the [`Verdict`]: no regexes, per-type rules found with a
 //! `match` on the type string, property paths rendered only when a reason is recorded.
+//!
+//! Knowingly not checked (each needs other objects, external registries, or would refuse real feeds):
+//! reference resolution, duplicate ids and versioning rules; URL syntax; IANA media types, character
+//! sets, protocols and IPFIX names; CPE/SWID; reserved property names; custom property values (types,
+//! empty lists, `_hex`/`_bin` suffixes) and property names inside extensions (OpenCTI's own extension
+//! carries `id` and `type`); the content of the deprecated `observed-data.objects`; extension contents
+//! against their definition; language-content keys against the referenced object. `created`/`modified`
+//! "precise to the nearest millisecond" is a warning: ATT&CK for ICS 10.0 ships whole seconds.
 
 use std::fmt;
 
@@ -3304,4 +3312,1646 @@ fn resolve_selector(obj: &Map<String, Value>, selector: &str) -> Result<(), &'st
         };
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const V4: &str = "0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061";
+    const V5: &str = "ff26c055-6336-5bc5-b98d-13d6226742dd";
+    const CREATED: &str = "2020-01-01T00:00:00.000Z";
+    const MODIFIED: &str = "2021-01-01T00:00:00.000Z";
+
+    fn id(ty: &str) -> String {
+        format!("{ty}--{V4}")
+    }
+
+    fn sco_id(ty: &str) -> String {
+        format!("{ty}--{V5}")
+    }
+
+    /// A minimal valid object of each type the specification defines (no errors, no warnings).
+    fn valid(ty: &str) -> Value {
+        let own = match ty {
+            "attack-pattern" | "campaign" | "course-of-action" | "incident" | "infrastructure"
+            | "intrusion-set" | "threat-actor" | "tool" | "vulnerability" => json!({"name": "x"}),
+            "grouping" => {
+                json!({"context": "suspicious-activity", "object_refs": [id("indicator")]})
+            }
+            "identity" => json!({"name": "ACME", "identity_class": "organization"}),
+            "indicator" => json!({"pattern": "[ipv4-addr:value = '198.51.100.1']",
+                "pattern_type": "stix", "valid_from": CREATED}),
+            "location" => json!({"region": "europe"}),
+            "malware" => json!({"is_family": true, "name": "x"}),
+            "malware-analysis" => json!({"product": "av", "result": "malicious"}),
+            "note" => json!({"content": "x", "object_refs": [id("indicator")]}),
+            "observed-data" => json!({"first_observed": CREATED, "last_observed": MODIFIED,
+                "number_observed": 1, "object_refs": [sco_id("ipv4-addr")]}),
+            "opinion" => json!({"opinion": "agree", "object_refs": [id("indicator")]}),
+            "report" => {
+                json!({"name": "x", "published": CREATED, "object_refs": [id("indicator")]})
+            }
+            "relationship" => json!({"relationship_type": "uses", "source_ref": id("malware"),
+                "target_ref": id("attack-pattern")}),
+            "sighting" => json!({"sighting_of_ref": id("indicator")}),
+            "language-content" => json!({"created": CREATED, "modified": MODIFIED,
+                "object_ref": id("report"), "contents": {"de": {"name": "Bericht"}}}),
+            "marking-definition" => json!({"created": CREATED, "definition_type": "statement",
+                "definition": {"statement": "Copyright ACME"}}),
+            "extension-definition" => json!({"created": CREATED, "modified": MODIFIED,
+                "created_by_ref": id("identity"), "name": "x", "schema": "https://example.com/s",
+                "version": "1.0", "extension_types": ["property-extension"]}),
+            "artifact" => json!({"payload_bin": "aGVsbG8="}),
+            "autonomous-system" => json!({"number": 15139}),
+            "directory" => json!({"path": "/tmp"}),
+            "domain-name" => json!({"value": "example.com"}),
+            "email-addr" => json!({"value": "a@example.com"}),
+            "email-message" => json!({"is_multipart": false, "body": "hi"}),
+            "file" => json!({"name": "a.exe"}),
+            "ipv4-addr" => json!({"value": "198.51.100.3"}),
+            "ipv6-addr" => json!({"value": "2001:db8::1/64"}),
+            "mac-addr" => json!({"value": "d2:fb:49:24:37:18"}),
+            "mutex" => json!({"name": "__CLEANSWEEP__"}),
+            "network-traffic" => json!({"src_ref": sco_id("ipv4-addr"), "protocols": ["tcp"]}),
+            "process" => json!({"pid": 1221}),
+            "software" => json!({"name": "Word"}),
+            "url" => json!({"value": "https://example.com/"}),
+            "user-account" => json!({"user_id": "1001"}),
+            "windows-registry-key" => json!({"key": "HKEY_LOCAL_MACHINE\\System"}),
+            "x509-certificate" => json!({"serial_number": "36:f7:d4:32"}),
+            other => panic!("no example for {other}"),
+        };
+        let category = type_spec(ty).unwrap().category;
+        let mut object = match category {
+            Category::Sco => json!({"type": ty, "spec_version": "2.1",
+                "id": if ty == "process" { id(ty) } else { sco_id(ty) }}),
+            Category::Meta => json!({"type": ty, "spec_version": "2.1", "id": id(ty)}),
+            _ => json!({"type": ty, "spec_version": "2.1", "id": id(ty),
+                "created": CREATED, "modified": MODIFIED}),
+        };
+        for (k, v) in own.as_object().unwrap() {
+            object[k] = v.clone();
+        }
+        object
+    }
+
+    const ALL_TYPES: &[&str] = &[
+        "attack-pattern",
+        "campaign",
+        "course-of-action",
+        "grouping",
+        "identity",
+        "incident",
+        "indicator",
+        "infrastructure",
+        "intrusion-set",
+        "location",
+        "malware",
+        "malware-analysis",
+        "note",
+        "observed-data",
+        "opinion",
+        "report",
+        "threat-actor",
+        "tool",
+        "vulnerability",
+        "relationship",
+        "sighting",
+        "language-content",
+        "marking-definition",
+        "extension-definition",
+        "artifact",
+        "autonomous-system",
+        "directory",
+        "domain-name",
+        "email-addr",
+        "email-message",
+        "file",
+        "ipv4-addr",
+        "ipv6-addr",
+        "mac-addr",
+        "mutex",
+        "network-traffic",
+        "process",
+        "software",
+        "url",
+        "user-account",
+        "windows-registry-key",
+        "x509-certificate",
+    ];
+
+    fn with(mut object: Value, key: &str, value: Value) -> Value {
+        object[key] = value;
+        object
+    }
+
+    fn without(mut object: Value, key: &str) -> Value {
+        object.as_object_mut().unwrap().remove(key);
+        object
+    }
+
+    #[track_caller]
+    fn assert_valid(object: &Value) {
+        let verdict = validate(object);
+        assert!(
+            verdict.is_valid(),
+            "unexpected errors for {object}: {:#?}",
+            verdict.errors
+        );
+    }
+
+    #[track_caller]
+    fn assert_clean(object: &Value) {
+        let verdict = validate(object);
+        assert_eq!(
+            verdict,
+            Verdict::default(),
+            "expected no reasons for {object}"
+        );
+    }
+
+    #[track_caller]
+    fn assert_error(object: &Value, code: &str, property: &str) {
+        let verdict = validate(object);
+        assert!(
+            verdict
+                .errors
+                .iter()
+                .any(|r| r.code == code && r.property == property),
+            "expected error {code} at {property:?} for {object}, got {:#?}",
+            verdict.errors
+        );
+    }
+
+    #[track_caller]
+    fn assert_warning(object: &Value, code: &str, property: &str) {
+        let verdict = validate(object);
+        assert!(
+            verdict
+                .warnings
+                .iter()
+                .any(|r| r.code == code && r.property == property),
+            "expected warning {code} at {property:?} for {object}, got {:#?}",
+            verdict.warnings
+        );
+    }
+
+    #[track_caller]
+    fn assert_no_warning(object: &Value, code: &str) {
+        let verdict = validate(object);
+        assert!(
+            !verdict.warnings.iter().any(|r| r.code == code),
+            "unexpected warning {code} for {object}: {:#?}",
+            verdict.warnings
+        );
+    }
+
+    // -- whole objects and common properties ---------------------------------------------------------
+
+    #[test]
+    fn every_type_has_a_clean_example_and_its_required_properties_are_enforced() {
+        for ty in ALL_TYPES {
+            let object = valid(ty);
+            assert_clean(&object);
+            let spec = type_spec(ty).unwrap();
+            for name in category_required(spec.category).iter().chain(spec.required) {
+                assert_error(&without(object.clone(), name), "missing_property", name);
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_object() {
+        let verdict = validate(&json!([1, 2]));
+        assert_eq!(verdict.errors[0].code, "not_an_object");
+        assert!(!verdict.is_valid());
+    }
+
+    #[test]
+    fn type_must_be_a_string_and_custom_types_follow_the_naming_rule() {
+        assert_error(
+            &with(valid("tool"), "type", json!(7)),
+            "invalid_type",
+            "type",
+        );
+        let custom = json!({"type": "x-acme-widget", "id": id("x-acme-widget")});
+        assert_clean(&custom);
+        for bad in ["X-Acme", "x--acme", "xy", "1-acme", "x_acme"] {
+            let object = json!({"type": bad, "id": format!("{bad}--{V4}")});
+            assert_error(&object, "invalid_custom_type_name", "type");
+        }
+        let unprefixed = json!({"type": "acme-widget", "id": id("acme-widget")});
+        assert_valid(&unprefixed);
+        assert_warning(&unprefixed, "custom_type_prefix", "type");
+    }
+
+    #[test]
+    fn id_is_type_then_rfc_4122_uuid() {
+        assert_valid(&valid("tool"));
+        let bad_ids = [
+            format!("malware--{V4}"),
+            "tool--1".to_owned(),
+            "tool-0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061".to_owned(),
+            "tool--0c7b5b88-8ff7-4a4d-7a9d-feb398cd0061".to_owned(), // variant bits
+            "tool--0c7b5b88-8ff7-0a4d-aa9d-feb398cd0061".to_owned(), // version 0
+            "tool--0c7b5b888ff7-4a4d-aa9d-feb398cd0061-".to_owned(),
+        ];
+        for bad in bad_ids {
+            assert_error(&with(valid("tool"), "id", json!(bad)), "invalid_id", "id");
+        }
+        assert_error(&with(valid("tool"), "id", json!(1)), "invalid_type", "id");
+    }
+
+    #[test]
+    fn uuid_version_should_be_4_for_sdos_and_5_for_scos() {
+        let v5_tool = with(valid("tool"), "id", json!(sco_id("tool")));
+        assert_valid(&v5_tool);
+        assert_warning(&v5_tool, "uuid_version", "id");
+        let v4_url = with(valid("url"), "id", json!(id("url")));
+        assert_valid(&v4_url);
+        assert_warning(&v4_url, "uuid_version", "id");
+        assert_no_warning(&valid("process"), "uuid_version");
+    }
+
+    #[test]
+    fn spec_version_is_2_1_and_optional_on_scos() {
+        assert_error(
+            &with(valid("tool"), "spec_version", json!("2.0")),
+            "invalid_value",
+            "spec_version",
+        );
+        assert_error(
+            &with(valid("tool"), "spec_version", json!(2.1)),
+            "invalid_type",
+            "spec_version",
+        );
+        assert_clean(&without(valid("url"), "spec_version"));
+        assert_error(
+            &with(valid("url"), "spec_version", json!("2.0")),
+            "invalid_value",
+            "spec_version",
+        );
+    }
+
+    #[test]
+    fn timestamps_are_rfc_3339_utc() {
+        for good in [
+            "2020-02-29T23:59:60Z",
+            "2020-01-01T00:00:00.1Z",
+            "2020-01-01T00:00:00.123456789123Z",
+        ] {
+            assert!(parse_timestamp(good).is_some(), "{good}");
+        }
+        for bad in [
+            "2020-01-01",
+            "2020-01-01T00:00:00",
+            "2020-01-01T00:00:00+00:00",
+            "2021-02-29T00:00:00Z",
+            "2020-13-01T00:00:00Z",
+            "2020-01-01T24:00:00Z",
+            "2020-01-01T00:00:00.Z",
+            "2020-01-01 00:00:00Z",
+            "2020-01-01T00:00:00z",
+            "２020-01-01T00:00:00Z",
+        ] {
+            assert!(parse_timestamp(bad).is_none(), "{bad}");
+            assert_error(
+                &with(valid("tool"), "created", json!(bad)),
+                "invalid_timestamp",
+                "created",
+            );
+        }
+    }
+
+    #[test]
+    fn modified_must_not_precede_created() {
+        assert_valid(&with(valid("tool"), "modified", json!(CREATED)));
+        let earlier = with(valid("tool"), "modified", json!("2019-12-31T23:59:59.999Z"));
+        assert_error(&earlier, "modified_before_created", "modified");
+        // Fractions compare as numbers, not as text.
+        let object = with(valid("tool"), "created", json!("2020-01-01T00:00:00.5Z"));
+        let object = with(object, "modified", json!("2020-01-01T00:00:00.499Z"));
+        assert_error(&object, "modified_before_created", "modified");
+    }
+
+    #[test]
+    fn created_and_modified_should_have_millisecond_precision() {
+        let coarse = with(valid("tool"), "created", json!("2020-01-01T00:00:00Z"));
+        assert_valid(&coarse);
+        assert_warning(&coarse, "timestamp_precision", "created");
+        assert_no_warning(
+            &with(
+                valid("tool"),
+                "created",
+                json!("2020-01-01T00:00:00.000001Z"),
+            ),
+            "timestamp_precision",
+        );
+    }
+
+    #[test]
+    fn created_by_ref_is_an_identity() {
+        assert_clean(&with(
+            valid("tool"),
+            "created_by_ref",
+            json!(id("identity")),
+        ));
+        assert_error(
+            &with(valid("tool"), "created_by_ref", json!(id("malware"))),
+            "invalid_reference",
+            "created_by_ref",
+        );
+        assert_error(
+            &with(valid("tool"), "created_by_ref", json!("identity--x")),
+            "invalid_reference",
+            "created_by_ref",
+        );
+    }
+
+    #[test]
+    fn revoked_labels_confidence_and_lang() {
+        let good = with(valid("tool"), "revoked", json!(false));
+        let good = with(good, "labels", json!(["a"]));
+        let good = with(good, "confidence", json!(100));
+        let good = with(good, "lang", json!("zh-Hant-TW"));
+        assert_clean(&good);
+        assert_error(
+            &with(valid("tool"), "revoked", json!("no")),
+            "invalid_type",
+            "revoked",
+        );
+        assert_error(
+            &with(valid("tool"), "labels", json!([])),
+            "invalid_value",
+            "labels",
+        );
+        assert_error(
+            &with(valid("tool"), "labels", json!(["a", 1])),
+            "invalid_type",
+            "labels[1]",
+        );
+        assert_error(
+            &with(valid("tool"), "confidence", json!(101)),
+            "out_of_range",
+            "confidence",
+        );
+        assert_error(
+            &with(valid("tool"), "confidence", json!(-1)),
+            "out_of_range",
+            "confidence",
+        );
+        assert_error(
+            &with(valid("tool"), "confidence", json!(50.5)),
+            "invalid_type",
+            "confidence",
+        );
+        assert_error(
+            &with(valid("tool"), "lang", json!("en_US")),
+            "invalid_value",
+            "lang",
+        );
+        assert_error(
+            &with(valid("tool"), "lang", json!("")),
+            "invalid_value",
+            "lang",
+        );
+    }
+
+    #[test]
+    fn external_references_need_source_name_and_one_more_property() {
+        let good = json!([{"source_name": "cve", "external_id": "CVE-2016-1234"},
+            {"source_name": "capec", "external_id": "CAPEC-163"},
+            {"source_name": "acme", "url": "https://example.com", "hashes": {"SHA-256":
+                "6db12788c37247f2316052e142f42f4b259d6561751e5f401a1ae2a6df9c674b"}},
+            {"source_name": "acme", "description": "d"}]);
+        assert_clean(&with(valid("tool"), "external_references", good));
+        let cases = [
+            (
+                json!([{"description": "d"}]),
+                "external_references[0].source_name",
+            ),
+            (json!([{"source_name": "acme"}]), "external_references[0]"),
+            (
+                json!([{"source_name": "cve", "external_id": "2016-1234"}]),
+                "external_references[0].external_id",
+            ),
+            (
+                json!([{"source_name": "capec", "external_id": "CAPEC-"}]),
+                "external_references[0].external_id",
+            ),
+            (json!(["acme"]), "external_references[0]"),
+        ];
+        for (references, property) in cases {
+            let object = with(valid("tool"), "external_references", references);
+            assert_error(&object, "invalid_external_reference", property);
+        }
+        let bad_hash = json!([{"source_name": "a", "url": "u", "hashes": {"MD5": "zz"}}]);
+        assert_error(
+            &with(valid("tool"), "external_references", bad_hash),
+            "invalid_value",
+            "external_references[0].hashes.MD5",
+        );
+    }
+
+    #[test]
+    fn object_marking_refs_are_marking_definitions() {
+        let tlp = json!(["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"]);
+        assert_clean(&with(valid("tool"), "object_marking_refs", tlp));
+        let wrong = json!([id("identity")]);
+        assert_error(
+            &with(valid("tool"), "object_marking_refs", wrong),
+            "invalid_reference",
+            "object_marking_refs[0]",
+        );
+    }
+
+    #[test]
+    fn granular_markings_have_selectors_and_one_of_marking_ref_or_lang() {
+        let object = with(valid("tool"), "description", json!("d"));
+        let object = with(
+            object,
+            "kill_chain_phases",
+            json!([{"kill_chain_name": "k", "phase_name": "p"}]),
+        );
+        let good = json!([
+            {"selectors": ["description", "kill_chain_phases.[0].phase_name"], "marking_ref": id("marking-definition")},
+            {"selectors": ["name"], "lang": "en"}]);
+        assert_clean(&with(object.clone(), "granular_markings", good));
+        let cases = [
+            (
+                json!([{"selectors": ["name"]}]),
+                "invalid_granular_marking",
+                "granular_markings[0]",
+            ),
+            (
+                json!([{"selectors": ["name"], "lang": "en", "marking_ref": id("marking-definition")}]),
+                "invalid_granular_marking",
+                "granular_markings[0]",
+            ),
+            (
+                json!([{"lang": "en"}]),
+                "invalid_granular_marking",
+                "granular_markings[0].selectors",
+            ),
+            (
+                json!([{"selectors": [], "lang": "en"}]),
+                "invalid_value",
+                "granular_markings[0].selectors",
+            ),
+            (
+                json!([{"selectors": ["labels"], "lang": "en"}]),
+                "invalid_selector",
+                "granular_markings[0].selectors[0]",
+            ),
+            (
+                json!([{"selectors": ["kill_chain_phases.[1].phase_name"], "lang": "en"}]),
+                "invalid_selector",
+                "granular_markings[0].selectors[0]",
+            ),
+            (
+                json!([{"selectors": ["name.[0]"], "lang": "en"}]),
+                "invalid_selector",
+                "granular_markings[0].selectors[0]",
+            ),
+            (
+                json!([{"selectors": ["kill_chain_phases.[x]"], "lang": "en"}]),
+                "invalid_selector",
+                "granular_markings[0].selectors[0]",
+            ),
+            (
+                json!([{"selectors": ["name"], "marking_ref": id("identity")}]),
+                "invalid_reference",
+                "granular_markings[0].marking_ref",
+            ),
+        ];
+        for (markings, code, property) in cases {
+            assert_error(
+                &with(object.clone(), "granular_markings", markings),
+                code,
+                property,
+            );
+        }
+    }
+
+    #[test]
+    fn extensions_are_definition_ids_or_ext_names_holding_objects() {
+        let definition = format!("extension-definition--{V4}");
+        let good = json!({definition.clone(): {"extension_type": "property-extension", "rank": 5}});
+        assert_clean(&with(valid("tool"), "extensions", good));
+        assert_error(
+            &with(valid("tool"), "extensions", json!({})),
+            "invalid_extension",
+            "extensions",
+        );
+        assert_error(
+            &with(valid("tool"), "extensions", json!({"acme": {"a": 1}})),
+            "invalid_extension",
+            "extensions.acme",
+        );
+        assert_error(
+            &with(
+                valid("tool"),
+                "extensions",
+                json!({"extension-definition--1": {"a": 1}}),
+            ),
+            "invalid_extension",
+            "extensions.extension-definition--1",
+        );
+        assert_error(
+            &with(
+                valid("tool"),
+                "extensions",
+                json!({definition.clone(): "x"}),
+            ),
+            "invalid_extension",
+            &format!("extensions.{definition}"),
+        );
+        assert_error(
+            &with(valid("tool"), "extensions", json!({definition.clone(): {}})),
+            "invalid_extension",
+            &format!("extensions.{definition}"),
+        );
+        assert_error(
+            &with(
+                valid("tool"),
+                "extensions",
+                json!({definition.clone(): {"extension_type": "new-thing"}}),
+            ),
+            "not_in_enum",
+            &format!("extensions.{definition}.extension_type"),
+        );
+        let legacy = with(valid("file"), "extensions", json!({"acme-ext": {"a": 1}}));
+        assert_valid(&legacy);
+        assert_warning(&legacy, "custom_extension_prefix", "extensions.acme-ext");
+        assert_no_warning(
+            &with(valid("file"), "extensions", json!({"x-acme-ext": {"a": 1}})),
+            "custom_extension_prefix",
+        );
+    }
+
+    #[test]
+    fn custom_property_names_follow_the_naming_rule_and_should_start_with_x() {
+        assert_clean(&with(valid("tool"), "x_acme_score", json!(3)));
+        for bad in ["X_acme", "x-acme", "xa", "_acme", "x_acmé"] {
+            assert_error(
+                &with(valid("tool"), bad, json!(1)),
+                "invalid_custom_property_name",
+                bad,
+            );
+        }
+        let unprefixed = with(valid("tool"), "acme_score", json!(1));
+        assert_valid(&unprefixed);
+        assert_warning(&unprefixed, "custom_property_prefix", "acme_score");
+        // A toplevel-property-extension adds unprefixed properties on purpose.
+        let extended = with(
+            unprefixed,
+            "extensions",
+            json!({format!("extension-definition--{V4}"): {"extension_type": "toplevel-property-extension"}}),
+        );
+        assert_clean(&extended);
+        // Custom objects name their own properties.
+        let custom =
+            json!({"type": "x-acme", "id": id("x-acme"), "tactic_refs": [id("x-acme")], "Bad": 1});
+        assert_no_warning(&custom, "custom_property_prefix");
+        assert_error(&custom, "invalid_custom_property_name", "Bad");
+    }
+
+    #[test]
+    fn custom_objects_get_their_common_properties_checked() {
+        let custom = json!({"type": "x-acme-thing", "spec_version": "2.1", "id": id("x-acme-thing"),
+            "created": CREATED, "modified": MODIFIED, "name": "anything", "x_acme": []});
+        assert_clean(&custom);
+        assert_error(
+            &with(
+                custom.clone(),
+                "modified",
+                json!("2000-01-01T00:00:00.000Z"),
+            ),
+            "modified_before_created",
+            "modified",
+        );
+        assert_error(
+            &with(custom.clone(), "created_by_ref", json!(id("tool"))),
+            "invalid_reference",
+            "created_by_ref",
+        );
+        assert_error(
+            &with(custom.clone(), "confidence", json!(300)),
+            "out_of_range",
+            "confidence",
+        );
+        assert_error(
+            &with(custom, "id", json!(id("x-other"))),
+            "invalid_id",
+            "id",
+        );
+    }
+
+    // -- SDO rules -------------------------------------------------------------------------------------
+
+    #[test]
+    fn kill_chain_phases_have_string_name_and_phase() {
+        let good = json!([{"kill_chain_name": "lockheed-martin-cyber-kill-chain", "phase_name": "reconnaissance"}]);
+        assert_clean(&with(valid("attack-pattern"), "kill_chain_phases", good));
+        let cases = [
+            (
+                json!([{"kill_chain_name": "k"}]),
+                "kill_chain_phases[0].phase_name",
+            ),
+            (
+                json!([{"phase_name": "p", "kill_chain_name": 3}]),
+                "kill_chain_phases[0].kill_chain_name",
+            ),
+            (json!(["k:p"]), "kill_chain_phases[0]"),
+        ];
+        for (phases, property) in cases {
+            assert_error(
+                &with(valid("attack-pattern"), "kill_chain_phases", phases),
+                "invalid_kill_chain_phase",
+                property,
+            );
+        }
+        let shouting = with(
+            valid("tool"),
+            "kill_chain_phases",
+            json!([{"kill_chain_name": "Kill Chain", "phase_name": "p"}]),
+        );
+        assert_valid(&shouting);
+        assert_warning(
+            &shouting,
+            "kill_chain_phase_format",
+            "kill_chain_phases[0].kill_chain_name",
+        );
+    }
+
+    #[test]
+    fn open_vocabularies_warn_and_enumerations_refuse() {
+        let indicator = with(
+            valid("indicator"),
+            "indicator_types",
+            json!(["malicious-activity", "spooky"]),
+        );
+        assert_valid(&indicator);
+        assert_warning(&indicator, "open_vocabulary", "indicator_types[1]");
+        let yara = with(valid("indicator"), "pattern_type", json!("yara-ish"));
+        assert_warning(&yara, "open_vocabulary", "pattern_type");
+        assert_warning(
+            &with(valid("identity"), "sectors", json!(["space"])),
+            "open_vocabulary",
+            "sectors[0]",
+        );
+        assert_warning(
+            &with(valid("malware"), "capabilities", json!(["flies"])),
+            "open_vocabulary",
+            "capabilities[0]",
+        );
+        assert_warning(
+            &with(valid("threat-actor"), "sophistication", json!("l33t")),
+            "open_vocabulary",
+            "sophistication",
+        );
+        assert_error(
+            &with(valid("opinion"), "opinion", json!("maybe")),
+            "not_in_enum",
+            "opinion",
+        );
+        assert_error(
+            &with(valid("grouping"), "context", json!(["suspicious-activity"])),
+            "invalid_type",
+            "context",
+        );
+    }
+
+    #[test]
+    fn first_seen_must_not_follow_last_seen() {
+        for ty in [
+            "campaign",
+            "intrusion-set",
+            "threat-actor",
+            "infrastructure",
+            "malware",
+            "sighting",
+        ] {
+            let object = with(valid(ty), "first_seen", json!(CREATED));
+            assert_clean(&with(object.clone(), "last_seen", json!(CREATED)));
+            let object = with(object, "last_seen", json!("2019-01-01T00:00:00.000Z"));
+            assert_error(&object, "first_seen_after_last_seen", "last_seen");
+        }
+    }
+
+    #[test]
+    fn indicator_valid_until_must_be_after_valid_from() {
+        assert_clean(&with(valid("indicator"), "valid_until", json!(MODIFIED)));
+        let same = with(valid("indicator"), "valid_until", json!(CREATED));
+        assert_error(&same, "valid_until_before_valid_from", "valid_until");
+    }
+
+    #[test]
+    fn indicator_stix_patterns_must_parse() {
+        let broken = with(valid("indicator"), "pattern", json!("[ipv4-addr:value = "));
+        assert_error(&broken, "invalid_pattern", "pattern");
+        let other_language = with(broken, "pattern_type", json!("snort"));
+        assert_clean(&other_language);
+    }
+
+    #[test]
+    fn relationship_rules() {
+        let good = with(valid("relationship"), "start_time", json!(CREATED));
+        assert_clean(&with(good.clone(), "stop_time", json!(MODIFIED)));
+        assert_error(
+            &with(good, "stop_time", json!(CREATED)),
+            "stop_time_before_start_time",
+            "stop_time",
+        );
+        assert_error(
+            &with(valid("relationship"), "relationship_type", json!("Uses")),
+            "invalid_value",
+            "relationship_type",
+        );
+        assert_error(
+            &with(
+                valid("relationship"),
+                "source_ref",
+                json!(id("marking-definition")),
+            ),
+            "invalid_reference",
+            "source_ref",
+        );
+        assert_error(
+            &with(
+                valid("relationship"),
+                "target_ref",
+                json!(id("relationship")),
+            ),
+            "invalid_reference",
+            "target_ref",
+        );
+        let odd = with(
+            valid("relationship"),
+            "relationship_type",
+            json!("revoked-by"),
+        );
+        assert_valid(&odd);
+        assert_warning(&odd, "relationship_type_not_in_spec", "relationship_type");
+        let reversed = with(
+            valid("relationship"),
+            "source_ref",
+            json!(id("attack-pattern")),
+        );
+        let reversed = with(reversed, "target_ref", json!(id("malware")));
+        assert_clean(&reversed); // attack-pattern uses malware
+        assert_clean(&with(
+            valid("relationship"),
+            "relationship_type",
+            json!("related-to"),
+        ));
+        let to_custom = with(
+            valid("relationship"),
+            "target_ref",
+            json!(id("x-mitre-asset")),
+        );
+        assert_clean(&with(to_custom, "relationship_type", json!("targets")));
+        let consists = json!({"relationship_type": "consists-of", "source_ref": id("infrastructure"), "target_ref": sco_id("url")});
+        let mut consists_obj = valid("relationship");
+        for (k, v) in consists.as_object().unwrap() {
+            consists_obj[k] = v.clone();
+        }
+        assert_clean(&consists_obj);
+    }
+
+    #[test]
+    fn sighting_rules() {
+        let good = with(valid("sighting"), "count", json!(0));
+        let good = with(good, "observed_data_refs", json!([id("observed-data")]));
+        let good = with(
+            good,
+            "where_sighted_refs",
+            json!([id("identity"), id("location")]),
+        );
+        assert_clean(&good);
+        assert_error(
+            &with(valid("sighting"), "count", json!(1_000_000_000)),
+            "out_of_range",
+            "count",
+        );
+        assert_error(
+            &with(valid("sighting"), "sighting_of_ref", json!(sco_id("file"))),
+            "invalid_reference",
+            "sighting_of_ref",
+        );
+        assert_error(
+            &with(
+                valid("sighting"),
+                "where_sighted_refs",
+                json!([id("malware")]),
+            ),
+            "invalid_reference",
+            "where_sighted_refs[0]",
+        );
+        assert_error(
+            &with(
+                valid("sighting"),
+                "observed_data_refs",
+                json!([id("report")]),
+            ),
+            "invalid_reference",
+            "observed_data_refs[0]",
+        );
+    }
+
+    #[test]
+    fn observed_data_rules() {
+        assert_error(
+            &with(valid("observed-data"), "number_observed", json!(0)),
+            "out_of_range",
+            "number_observed",
+        );
+        assert_error(
+            &with(
+                valid("observed-data"),
+                "number_observed",
+                json!(1_000_000_000u64),
+            ),
+            "out_of_range",
+            "number_observed",
+        );
+        assert_error(
+            &with(
+                valid("observed-data"),
+                "last_observed",
+                json!("2019-01-01T00:00:00.000Z"),
+            ),
+            "last_observed_before_first_observed",
+            "last_observed",
+        );
+        assert_error(
+            &with(
+                valid("observed-data"),
+                "object_refs",
+                json!([id("malware")]),
+            ),
+            "invalid_reference",
+            "object_refs[0]",
+        );
+        assert_error(
+            &without(valid("observed-data"), "object_refs"),
+            "missing_property",
+            "object_refs",
+        );
+        let legacy = without(valid("observed-data"), "object_refs");
+        let legacy = with(
+            legacy,
+            "objects",
+            json!({"0": {"type": "ipv4-addr", "value": "198.51.100.3"}}),
+        );
+        assert_valid(&legacy);
+        assert_warning(&legacy, "deprecated_property", "objects");
+        let both = with(legacy, "object_refs", json!([sco_id("ipv4-addr")]));
+        assert_error(&both, "invalid_value", "objects");
+    }
+
+    #[test]
+    fn location_rules() {
+        let point = without(valid("location"), "region");
+        let point = with(point, "latitude", json!(48.8566));
+        let point = with(point, "longitude", json!(2.3522));
+        assert_clean(&with(point.clone(), "precision", json!(1000.0)));
+        assert_error(
+            &without(point.clone(), "longitude"),
+            "missing_property",
+            "longitude",
+        );
+        assert_error(
+            &with(point.clone(), "latitude", json!(91)),
+            "out_of_range",
+            "latitude",
+        );
+        assert_error(
+            &with(point.clone(), "longitude", json!(-180.5)),
+            "out_of_range",
+            "longitude",
+        );
+        let imprecise = with(valid("location"), "precision", json!(10));
+        assert_error(&imprecise, "missing_property", "latitude");
+        let nowhere = with(without(valid("location"), "region"), "city", json!("Paris"));
+        assert_error(&nowhere, "missing_property", "region");
+        let country = with(valid("location"), "country", json!("France"));
+        assert_valid(&country);
+        assert_warning(&country, "country_code", "country");
+    }
+
+    #[test]
+    fn malware_families_need_names_and_refs_have_types() {
+        assert_clean(&without(
+            with(valid("malware"), "is_family", json!(false)),
+            "name",
+        ));
+        assert_error(
+            &without(valid("malware"), "name"),
+            "missing_property",
+            "name",
+        );
+        assert_error(
+            &with(valid("malware"), "is_family", json!("yes")),
+            "invalid_type",
+            "is_family",
+        );
+        assert_error(
+            &with(valid("malware"), "sample_refs", json!([sco_id("url")])),
+            "invalid_reference",
+            "sample_refs[0]",
+        );
+        assert_error(
+            &with(
+                valid("malware"),
+                "operating_system_refs",
+                json!([sco_id("file")]),
+            ),
+            "invalid_reference",
+            "operating_system_refs[0]",
+        );
+    }
+
+    #[test]
+    fn malware_analysis_needs_result_or_sco_refs() {
+        let by_refs = with(
+            without(valid("malware-analysis"), "result"),
+            "analysis_sco_refs",
+            json!([sco_id("file")]),
+        );
+        assert_clean(&by_refs);
+        assert_error(
+            &without(valid("malware-analysis"), "result"),
+            "missing_property",
+            "result",
+        );
+        assert_error(
+            &with(by_refs, "analysis_sco_refs", json!([id("malware")])),
+            "invalid_reference",
+            "analysis_sco_refs[0]",
+        );
+    }
+
+    #[test]
+    fn marking_definition_rules() {
+        let tlp = json!({"type": "marking-definition", "spec_version": "2.1",
+            "id": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da", "created": "2017-01-20T00:00:00.000Z",
+            "definition_type": "tlp", "name": "TLP:GREEN", "definition": {"tlp": "green"}});
+        assert_clean(&tlp);
+        assert_error(
+            &with(tlp.clone(), "definition", json!({"tlp": "purple"})),
+            "not_in_enum",
+            "definition.tlp",
+        );
+        assert_error(
+            &with(
+                valid("marking-definition"),
+                "definition",
+                json!({"text": "x"}),
+            ),
+            "missing_property",
+            "definition.statement",
+        );
+        assert_error(
+            &without(valid("marking-definition"), "definition"),
+            "missing_property",
+            "definition",
+        );
+        let own = id("marking-definition");
+        assert_error(
+            &with(
+                valid("marking-definition"),
+                "object_marking_refs",
+                json!([own.clone()]),
+            ),
+            "invalid_reference",
+            "object_marking_refs[0]",
+        );
+        assert_error(
+            &with(
+                valid("marking-definition"),
+                "granular_markings",
+                json!([{"selectors": ["definition"], "marking_ref": own}]),
+            ),
+            "invalid_reference",
+            "granular_markings[0].marking_ref",
+        );
+        let custom_kind = with(
+            valid("marking-definition"),
+            "definition_type",
+            json!("acme"),
+        );
+        assert_valid(&custom_kind);
+        assert_warning(&custom_kind, "open_vocabulary", "definition_type");
+        // TLP 2.0: the marking is an extension, without definition_type or definition.
+        let tlp2 = json!({"type": "marking-definition", "spec_version": "2.1",
+            "id": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb", "created": "2022-10-01T00:00:00.000Z",
+            "name": "TLP:GREEN", "extensions": {"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":
+                {"extension_type": "property-extension", "tlp_2_0": "green"}}});
+        assert_clean(&tlp2);
+    }
+
+    #[test]
+    fn extension_definition_rules() {
+        let toplevel = with(
+            valid("extension-definition"),
+            "extension_types",
+            json!(["toplevel-property-extension"]),
+        );
+        assert_clean(&with(toplevel, "extension_properties", json!(["rank"])));
+        assert_error(
+            &with(
+                valid("extension-definition"),
+                "extension_properties",
+                json!(["rank"]),
+            ),
+            "invalid_value",
+            "extension_properties",
+        );
+        assert_error(
+            &with(
+                valid("extension-definition"),
+                "extension_types",
+                json!(["new-thing"]),
+            ),
+            "not_in_enum",
+            "extension_types[0]",
+        );
+        assert_error(
+            &with(valid("extension-definition"), "extension_types", json!([])),
+            "invalid_value",
+            "extension_types",
+        );
+    }
+
+    #[test]
+    fn language_content_rules() {
+        assert_error(
+            &with(
+                valid("language-content"),
+                "contents",
+                json!({"de_DE": {"name": "x"}}),
+            ),
+            "invalid_value",
+            "contents.de_DE",
+        );
+        assert_error(
+            &with(valid("language-content"), "contents", json!({"de": "x"})),
+            "invalid_type",
+            "contents.de",
+        );
+        assert_error(
+            &with(valid("language-content"), "contents", json!({})),
+            "invalid_value",
+            "contents",
+        );
+        assert_error(
+            &with(valid("language-content"), "object_modified", json!("now")),
+            "invalid_timestamp",
+            "object_modified",
+        );
+    }
+
+    #[test]
+    fn note_report_and_grouping_refs_are_lists_of_identifiers() {
+        for ty in ["note", "report", "grouping", "opinion"] {
+            assert_error(
+                &with(valid(ty), "object_refs", json!([])),
+                "invalid_value",
+                "object_refs",
+            );
+            assert_error(
+                &with(valid(ty), "object_refs", json!(["nope"])),
+                "invalid_reference",
+                "object_refs[0]",
+            );
+        }
+        assert_error(
+            &with(valid("report"), "published", json!(1)),
+            "invalid_type",
+            "published",
+        );
+    }
+
+    // -- SCO rules -------------------------------------------------------------------------------------
+
+    #[test]
+    fn artifact_rules() {
+        let by_url = json!({"url": "https://example.com/a.bin", "hashes": {"SHA-256":
+            "6db12788c37247f2316052e142f42f4b259d6561751e5f401a1ae2a6df9c674b"}});
+        let mut remote = without(valid("artifact"), "payload_bin");
+        for (k, v) in by_url.as_object().unwrap() {
+            remote[k] = v.clone();
+        }
+        assert_clean(&remote);
+        assert_error(
+            &without(remote.clone(), "hashes"),
+            "missing_property",
+            "hashes",
+        );
+        assert_error(
+            &with(remote, "payload_bin", json!("aGVsbG8=")),
+            "invalid_value",
+            "url",
+        );
+        assert_error(
+            &without(valid("artifact"), "payload_bin"),
+            "missing_property",
+            "payload_bin",
+        );
+        assert_error(
+            &with(valid("artifact"), "payload_bin", json!("not base64!")),
+            "invalid_value",
+            "payload_bin",
+        );
+        assert_error(
+            &with(valid("artifact"), "encryption_algorithm", json!("ROT13")),
+            "not_in_enum",
+            "encryption_algorithm",
+        );
+        assert_error(
+            &with(valid("artifact"), "decryption_key", json!("k")),
+            "missing_property",
+            "encryption_algorithm",
+        );
+    }
+
+    #[test]
+    fn hashes_rules() {
+        let good = json!({"MD5": "3773a88f65a5e780c8dff9cdc3a056f3", "SHA-1": "7f0b3ba5d2a1bb2b8c24ae3bdf3ba9e6f0e6fa1d",
+            "SSDEEP": "3:AXGBicFlgVNhBGcL6wCrFQEv:AXGHsNhxLsr2C", "x_custom": "abc"});
+        assert_clean(&with(valid("file"), "hashes", good));
+        assert_error(
+            &with(valid("file"), "hashes", json!({"SHA-256": "abc"})),
+            "invalid_value",
+            "hashes.SHA-256",
+        );
+        assert_error(
+            &with(valid("file"), "hashes", json!({})),
+            "invalid_value",
+            "hashes",
+        );
+        assert_error(
+            &with(valid("file"), "hashes", json!({"md": "ab"})),
+            "invalid_value",
+            "hashes.md",
+        );
+        assert_error(
+            &with(valid("file"), "hashes", json!({"MD5": 5})),
+            "invalid_type",
+            "hashes.MD5",
+        );
+        let unusual = with(valid("file"), "hashes", json!({"sha256": "ab"}));
+        assert_valid(&unusual);
+        assert_warning(&unusual, "open_vocabulary", "hashes.sha256");
+    }
+
+    #[test]
+    fn file_needs_hashes_or_name_and_checks_its_extensions() {
+        assert_error(
+            &without(valid("file"), "name"),
+            "missing_property",
+            "hashes",
+        );
+        assert_error(
+            &with(valid("file"), "size", json!(-1)),
+            "out_of_range",
+            "size",
+        );
+        assert_error(
+            &with(valid("file"), "magic_number_hex", json!("abc")),
+            "invalid_value",
+            "magic_number_hex",
+        );
+        assert_error(
+            &with(valid("file"), "parent_directory_ref", json!(sco_id("file"))),
+            "invalid_reference",
+            "parent_directory_ref",
+        );
+        let archive = with(
+            valid("file"),
+            "extensions",
+            json!({"archive-ext": {"contains_refs": [sco_id("file")]}}),
+        );
+        assert_clean(&archive);
+        assert_error(
+            &with(
+                valid("file"),
+                "extensions",
+                json!({"archive-ext": {"comment": "c"}}),
+            ),
+            "missing_property",
+            "extensions.archive-ext.contains_refs",
+        );
+        assert_error(
+            &with(
+                valid("file"),
+                "extensions",
+                json!({"windows-pebinary-ext": {"pe_type": "exe", "sections": [{"size": 1}]}}),
+            ),
+            "missing_property",
+            "extensions.windows-pebinary-ext.sections[0].name",
+        );
+        assert_error(
+            &with(
+                valid("file"),
+                "extensions",
+                json!({"ntfs-ext": {"alternate_data_streams": [{"name": "s", "size": "big"}]}}),
+            ),
+            "invalid_type",
+            "extensions.ntfs-ext.alternate_data_streams[0].size",
+        );
+    }
+
+    #[test]
+    fn email_message_body_follows_is_multipart() {
+        assert_error(
+            &with(valid("email-message"), "is_multipart", json!(true)),
+            "invalid_value",
+            "body",
+        );
+        let multipart = with(
+            without(valid("email-message"), "body"),
+            "is_multipart",
+            json!(true),
+        );
+        let multipart = with(
+            multipart,
+            "body_multipart",
+            json!([{"body": "hi"}, {"body_raw_ref": sco_id("artifact")}]),
+        );
+        assert_clean(&multipart);
+        assert_error(
+            &with(multipart.clone(), "is_multipart", json!(false)),
+            "invalid_value",
+            "body_multipart",
+        );
+        assert_error(
+            &with(
+                multipart.clone(),
+                "body_multipart",
+                json!([{"content_type": "text/plain"}]),
+            ),
+            "invalid_value",
+            "body_multipart[0]",
+        );
+        assert_error(
+            &with(
+                multipart,
+                "body_multipart",
+                json!([{"body_raw_ref": sco_id("url")}]),
+            ),
+            "invalid_reference",
+            "body_multipart[0].body_raw_ref",
+        );
+        assert_error(
+            &with(
+                valid("email-message"),
+                "to_refs",
+                json!([sco_id("user-account")]),
+            ),
+            "invalid_reference",
+            "to_refs[0]",
+        );
+        assert_error(
+            &with(
+                valid("email-message"),
+                "additional_header_fields",
+                json!({"X Mailer": "m"}),
+            ),
+            "invalid_value",
+            "additional_header_fields.X Mailer",
+        );
+    }
+
+    #[test]
+    fn address_values_are_well_formed() {
+        assert_clean(&with(valid("ipv4-addr"), "value", json!("198.51.100.0/24")));
+        for bad in [
+            "198.51.100",
+            "198.51.100.0/33",
+            "example.com",
+            "198.51.100.1/",
+        ] {
+            assert_error(
+                &with(valid("ipv4-addr"), "value", json!(bad)),
+                "invalid_value",
+                "value",
+            );
+        }
+        assert_clean(&with(valid("ipv6-addr"), "value", json!("::1")));
+        assert_error(
+            &with(valid("ipv6-addr"), "value", json!("2001:db8::1/129")),
+            "invalid_value",
+            "value",
+        );
+        assert_error(
+            &with(valid("ipv6-addr"), "value", json!("198.51.100.3")),
+            "invalid_value",
+            "value",
+        );
+        for bad in [
+            "D2:FB:49:24:37:18",
+            "d2-fb-49-24-37-18",
+            "d2:fb:49:24:37",
+            "d2:fb:49:24:37:1g",
+        ] {
+            assert_error(
+                &with(valid("mac-addr"), "value", json!(bad)),
+                "invalid_value",
+                "value",
+            );
+        }
+        assert_error(
+            &with(
+                valid("ipv4-addr"),
+                "resolves_to_refs",
+                json!([sco_id("domain-name")]),
+            ),
+            "invalid_reference",
+            "resolves_to_refs[0]",
+        );
+        assert_error(
+            &with(valid("domain-name"), "value", json!(["example.com"])),
+            "invalid_type",
+            "value",
+        );
+    }
+
+    #[test]
+    fn network_traffic_rules() {
+        let traffic = with(valid("network-traffic"), "src_port", json!(443));
+        let traffic = with(traffic, "start", json!(CREATED));
+        assert_clean(&with(traffic.clone(), "end", json!(MODIFIED)));
+        assert_error(
+            &with(traffic.clone(), "src_port", json!(70000)),
+            "out_of_range",
+            "src_port",
+        );
+        assert_error(
+            &with(traffic.clone(), "end", json!("2019-01-01T00:00:00Z")),
+            "end_before_start",
+            "end",
+        );
+        let active = with(
+            with(traffic.clone(), "is_active", json!(true)),
+            "end",
+            json!(MODIFIED),
+        );
+        assert_error(&active, "invalid_value", "end");
+        assert_error(
+            &without(traffic.clone(), "src_ref"),
+            "missing_property",
+            "src_ref",
+        );
+        assert_error(
+            &with(traffic.clone(), "src_ref", json!(sco_id("url"))),
+            "invalid_reference",
+            "src_ref",
+        );
+        assert_error(
+            &with(traffic.clone(), "protocols", json!([])),
+            "invalid_value",
+            "protocols",
+        );
+        let socket = with(
+            traffic.clone(),
+            "extensions",
+            json!({"socket-ext": {"address_family": "AF_INET", "socket_type": "SOCK_STREAM"}}),
+        );
+        assert_clean(&socket);
+        assert_error(
+            &with(
+                traffic.clone(),
+                "extensions",
+                json!({"socket-ext": {"address_family": "INET"}}),
+            ),
+            "not_in_enum",
+            "extensions.socket-ext.address_family",
+        );
+        assert_error(
+            &with(
+                traffic.clone(),
+                "extensions",
+                json!({"tcp-ext": {"x_flags": "02"}}),
+            ),
+            "missing_property",
+            "extensions.tcp-ext",
+        );
+        assert_error(
+            &with(
+                traffic.clone(),
+                "extensions",
+                json!({"icmp-ext": {"icmp_type_hex": "08", "icmp_code_hex": "0g"}}),
+            ),
+            "invalid_value",
+            "extensions.icmp-ext.icmp_code_hex",
+        );
+        assert_error(
+            &with(
+                traffic,
+                "extensions",
+                json!({"http-request-ext": {"request_method": "get"}}),
+            ),
+            "missing_property",
+            "extensions.http-request-ext.request_value",
+        );
+    }
+
+    #[test]
+    fn process_and_x509_need_a_property_of_their_own() {
+        let empty_process = without(valid("process"), "pid");
+        assert_error(&empty_process, "missing_property", "");
+        let service = with(
+            empty_process,
+            "extensions",
+            json!({"windows-service-ext": {"service_status": "SERVICE_RUNNING"}}),
+        );
+        assert_clean(&service);
+        assert_error(
+            &with(
+                service,
+                "extensions",
+                json!({"windows-service-ext": {"service_status": "RUNNING"}}),
+            ),
+            "not_in_enum",
+            "extensions.windows-service-ext.service_status",
+        );
+        assert_error(
+            &with(valid("process"), "child_refs", json!([sco_id("file")])),
+            "invalid_reference",
+            "child_refs[0]",
+        );
+        assert_error(
+            &without(valid("x509-certificate"), "serial_number"),
+            "missing_property",
+            "",
+        );
+        assert_error(
+            &with(
+                valid("x509-certificate"),
+                "x509_v3_extensions",
+                json!({"private_key_usage_period_not_before": "soon"}),
+            ),
+            "invalid_timestamp",
+            "x509_v3_extensions.private_key_usage_period_not_before",
+        );
+    }
+
+    #[test]
+    fn registry_values_user_accounts_and_other_scos() {
+        let values = json!([{"name": "Foo", "data": "qwerty", "data_type": "REG_SZ"}]);
+        assert_clean(&with(valid("windows-registry-key"), "values", values));
+        assert_error(
+            &with(
+                valid("windows-registry-key"),
+                "values",
+                json!([{"data_type": "SZ"}]),
+            ),
+            "not_in_enum",
+            "values[0].data_type",
+        );
+        let unusual = with(valid("user-account"), "account_type", json!("mainframe"));
+        assert_valid(&unusual);
+        assert_warning(&unusual, "open_vocabulary", "account_type");
+        assert_error(
+            &with(valid("user-account"), "account_created", json!("yesterday")),
+            "invalid_timestamp",
+            "account_created",
+        );
+        assert_error(
+            &with(
+                valid("user-account"),
+                "extensions",
+                json!({"unix-account-ext": {"gid": "1"}}),
+            ),
+            "invalid_type",
+            "extensions.unix-account-ext.gid",
+        );
+        assert_error(
+            &with(valid("autonomous-system"), "number", json!("AS15139")),
+            "invalid_type",
+            "number",
+        );
+        assert_error(
+            &with(valid("directory"), "contains_refs", json!([sco_id("url")])),
+            "invalid_reference",
+            "contains_refs[0]",
+        );
+        assert_error(
+            &with(
+                valid("email-addr"),
+                "belongs_to_ref",
+                json!(sco_id("email-addr")),
+            ),
+            "invalid_reference",
+            "belongs_to_ref",
+        );
+        assert_error(
+            &with(valid("software"), "languages", json!("en")),
+            "invalid_type",
+            "languages",
+        );
+        assert_error(
+            &with(valid("url"), "defanged", json!("yes")),
+            "invalid_type",
+            "defanged",
+        );
+        assert_error(
+            &with(valid("process"), "environment_variables", json!({"": "x"})),
+            "invalid_value",
+            "environment_variables.",
+        );
+    }
+
+    // -- lexical helpers -------------------------------------------------------------------------------
+
+    #[test]
+    fn lexical_helpers() {
+        assert_eq!(parse_identifier(&id("x-acme")), Ok(("x-acme", 4)));
+        assert_eq!(
+            parse_identifier(&format!("x-acme---{V5}")),
+            Ok(("x-acme-", 5))
+        );
+        assert!(
+            valid_language_tag("en")
+                && valid_language_tag("de-CH-1901")
+                && valid_language_tag("x-klingon")
+        );
+        assert!(
+            !valid_language_tag("e")
+                && !valid_language_tag("en--us")
+                && !valid_language_tag("en-toolongsubtag")
+        );
+        assert!(valid_base64("") && valid_base64("aGk=") && valid_base64("aA=="));
+        assert!(!valid_base64("aGk") && !valid_base64("a===") && !valid_base64("a=Gk"));
+        assert!(valid_hex("0aFf") && !valid_hex("abc") && !valid_hex("zz"));
+        let path = At::Field(&TOP, "a");
+        let item = At::Item(&path, 2);
+        assert_eq!(At::Field(&item, "b").to_string(), "a[2].b");
+    }
+
+    // -- real data ---------------------------------------------------------------------------------------
+
+    /// Every object of the MITRE ATT&CK for ICS releases in `../shared/corpus` validates without errors.
+    /// The corpus is optional: the test passes (and says so) when it is absent.
+    #[test]
+    fn attack_ics_corpus_validates_without_errors() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/attack-ics");
+        for release in ["10.0", "14.0", "18.1"] {
+            let path = format!("{dir}/ics-attack-{release}.json");
+            let Ok(bytes) = std::fs::read(&path) else {
+                eprintln!("skipping: {path} is absent");
+                continue;
+            };
+            let bundle: Value = serde_json::from_slice(&bytes).expect("corpus bundle is JSON");
+            let objects = bundle["objects"].as_array().expect("a bundle with objects");
+            assert!(!objects.is_empty());
+            let mut warnings = std::collections::BTreeMap::new();
+            for object in objects {
+                let verdict = validate(object);
+                assert!(
+                    verdict.is_valid(),
+                    "{} in {release}: {:#?}",
+                    object["id"],
+                    verdict.errors
+                );
+                for warning in verdict.warnings {
+                    *warnings.entry(warning.code).or_insert(0usize) += 1;
+                }
+            }
+            eprintln!(
+                "ics-attack-{release}: {} objects valid; warnings {warnings:?}",
+                objects.len()
+            );
+        }
+    }
+
+    /// Throughput on the corpus: `cargo test --release --lib stix::validate -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "measurement, run by hand in release"]
+    fn throughput_on_the_corpus() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/corpus/attack-ics/ics-attack-18.1.json"
+        );
+        let Ok(bytes) = std::fs::read(path) else {
+            eprintln!("skipping: {path} is absent");
+            return;
+        };
+        let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+        let objects = bundle["objects"].as_array().unwrap();
+        let rounds = 50;
+        let start = std::time::Instant::now();
+        let mut errors = 0;
+        for _ in 0..rounds {
+            for object in objects {
+                errors += validate(object).errors.len();
+            }
+        }
+        let per_second = (rounds * objects.len()) as f64 / start.elapsed().as_secs_f64();
+        eprintln!("{per_second:.0} objects/second ({errors} errors)");
+    }
 }

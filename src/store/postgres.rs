@@ -416,9 +416,28 @@ impl PgStore {
         settled: &[(String, DateTime<Utc>, Settlement)],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The common case, delivered, in one statement; retries and dead letters one by one.
+        let (delivered_ids, delivered_modified): (Vec<&str>, Vec<DateTime<Utc>>) = settled
+            .iter()
+            .filter(|(_, _, s)| *s == Settlement::Delivered)
+            .map(|(id, modified, _)| (id.as_str(), *modified))
+            .unzip();
+        if !delivered_ids.is_empty() {
+            sqlx::query(
+                "UPDATE deliveries d
+                 SET state = 'delivered', attempts = d.attempts + 1, last_error = NULL
+                 FROM UNNEST($2::text[], $3::timestamptz[]) AS u(object_id, modified)
+                 WHERE d.sink = $1 AND d.object_id = u.object_id AND d.modified = u.modified",
+            )
+            .bind(sink)
+            .bind(&delivered_ids)
+            .bind(&delivered_modified)
+            .execute(&mut *tx)
+            .await?;
+        }
         for (object_id, modified, settlement) in settled {
             let (state, next_attempt_at, error) = match settlement {
-                Settlement::Delivered => ("delivered", None, None),
+                Settlement::Delivered => continue,
                 Settlement::RetryAt { at, error } => ("pending", Some(*at), Some(error.as_str())),
                 Settlement::Dead { error } => ("dead", None, Some(error.as_str())),
             };

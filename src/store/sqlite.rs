@@ -375,18 +375,34 @@ impl SqliteStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        let mut deliveries = Vec::with_capacity(claimed.len());
-        for row in claimed {
-            let object_id: String = row.try_get("object_id")?;
-            let modified: String = row.try_get("modified")?;
-            let attempts: i64 = row.try_get("attempts")?;
-            let object = sqlx::query(
-                "SELECT type, tlp, collection, body, first_seen_at FROM objects WHERE id = ?1 AND modified = ?2",
-            )
-            .bind(&object_id)
-            .bind(&modified)
-            .fetch_one(&self.pool)
-            .await?;
+        let mut attempts_of: HashMap<(String, String), i64> = HashMap::with_capacity(claimed.len());
+        for row in &claimed {
+            attempts_of.insert(
+                (row.try_get("object_id")?, row.try_get("modified")?),
+                row.try_get("attempts")?,
+            );
+        }
+        if attempts_of.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<(&String, &String)> = attempts_of.keys().map(|(i, m)| (i, m)).collect();
+        let objects = sqlx::query(
+            "SELECT o.id, o.modified, o.type, o.tlp, o.collection, o.body, o.first_seen_at
+             FROM json_each(?1) k
+             JOIN objects o ON o.id = json_extract(k.value, '$[0]')
+                           AND o.modified = json_extract(k.value, '$[1]')",
+        )
+        .bind(serde_json::to_string(&keys).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut deliveries = Vec::with_capacity(objects.len());
+        for object in objects {
+            let object_id: String = object.try_get("id")?;
+            let modified: String = object.try_get("modified")?;
+            let attempts = attempts_of
+                .get(&(object_id.clone(), modified.clone()))
+                .copied()
+                .unwrap_or(0);
             let body: String = object.try_get("body")?;
             let tlp: Option<String> = object.try_get("tlp")?;
             let first_seen_at: String = object.try_get("first_seen_at")?;
@@ -416,9 +432,27 @@ impl SqliteStore {
         settled: &[(String, DateTime<Utc>, Settlement)],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The common case, delivered, in one statement (the keys as a JSON array of [id, modified]);
+        // retries and dead letters one by one.
+        let delivered: Vec<(&str, String)> = settled
+            .iter()
+            .filter(|(_, _, s)| *s == Settlement::Delivered)
+            .map(|(id, modified, _)| (id.as_str(), ts(*modified)))
+            .collect();
+        if !delivered.is_empty() {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, last_error = NULL
+                 WHERE sink = ?1 AND (object_id, modified) IN
+                       (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))",
+            )
+            .bind(sink)
+            .bind(serde_json::to_string(&delivered).unwrap_or_default())
+            .execute(&mut *tx)
+            .await?;
+        }
         for (object_id, modified, settlement) in settled {
             let (state, next_attempt_at, error) = match settlement {
-                Settlement::Delivered => ("delivered", None, None),
+                Settlement::Delivered => continue,
                 Settlement::RetryAt { at, error } => {
                     ("pending", Some(ts(*at)), Some(error.as_str()))
                 }

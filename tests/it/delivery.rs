@@ -375,3 +375,144 @@ async fn dead_letters_and_replay_dead() {
     assert!(relay(&config, &["run", "--once"]).await.status.success());
     assert_eq!(lines(&archive).len(), 5);
 }
+
+fn hec_sink(name: &str, url: &str, token_file: &Path, max_tlp: &str, extra: &str) -> String {
+    format!(
+        "[[sinks]]\nname = \"{name}\"\nkind = \"splunk_hec\"\nurl = \"{url}\"\ntoken_file = \"{}\"\n\
+         max_tlp = \"{max_tlp}\"\nindex = \"threat_intel\"\nretry_backoff = \"10ms\"\nretry_backoff_max = \"50ms\"\n{extra}\n",
+        token_file.display()
+    )
+}
+
+/// Splunk busy for its first requests: everything reaches it once, and a file sink beside it is neither
+/// held up nor given anything twice.
+async fn busy_splunk_gets_everything_once(backend: Backend) {
+    let splunk = crate::splunk_fake::SplunkFake::start().await;
+    splunk.fail_next(4);
+    let db = TestDb::new(backend).await;
+    let token = db.dir.path().join("hec-token");
+    std::fs::write(&token, splunk.token()).unwrap();
+    let archive = db.dir.path().join("archive.jsonl");
+    let config = db.write_config(&format!(
+        "{}{}",
+        hec_sink("splunk", &splunk.url(), &token, "amber", "batch_size = 50"),
+        file_sink("archive", &archive, "red", "")
+    ));
+    let bundle = write_bundle(db.dir.path(), indicators(0..200));
+    assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
+        .await
+        .status
+        .success());
+    let output = relay(&config, &["run", "--once"]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let events = splunk.events();
+    let event_ids: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(event_ids.len(), 200, "everything delivered, nothing twice");
+    assert_eq!(event_ids.iter().collect::<HashSet<_>>().len(), 200);
+    assert_eq!(events[0]["fields"]["tlp"], "clear");
+    assert_eq!(events[0]["index"], "threat_intel");
+    assert!(splunk.requests_to("/services/collector/event").len() >= 4 + 4);
+    assert_eq!(lines(&archive).len(), 200);
+    assert_eq!(ids(&lines(&archive)).len(), 200);
+}
+
+#[tokio::test]
+async fn busy_splunk_gets_everything_once_sqlite() {
+    busy_splunk_gets_everything_once(Backend::Sqlite).await
+}
+#[tokio::test]
+async fn busy_splunk_gets_everything_once_postgres() {
+    busy_splunk_gets_everything_once(Backend::Postgres).await
+}
+
+/// An event Splunk refuses ("Invalid data format") goes dead with Splunk's reason; the rest are delivered.
+async fn invalid_event_goes_dead_and_the_rest_arrive(backend: Backend) {
+    let splunk = crate::splunk_fake::SplunkFake::start().await;
+    let bad = indicator(17)["id"].as_str().unwrap().to_owned();
+    splunk.reject_ids([bad.clone()]);
+    let db = TestDb::new(backend).await;
+    let token = db.dir.path().join("hec-token");
+    std::fs::write(&token, splunk.token()).unwrap();
+    let config = db.write_config(&hec_sink(
+        "splunk",
+        &splunk.url(),
+        &token,
+        "amber",
+        "batch_size = 25",
+    ));
+    let bundle = write_bundle(db.dir.path(), indicators(0..60));
+    assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
+        .await
+        .status
+        .success());
+    let output = relay(&config, &["run", "--once"]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let delivered: HashSet<String> = splunk
+        .events()
+        .iter()
+        .map(|e| e["event"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(delivered.len(), 59);
+    assert!(!delivered.contains(&bad));
+    assert_eq!(splunk.events().len(), 59, "nothing twice");
+    let counts = db.store.sink_counts().await.unwrap();
+    assert_eq!(
+        (counts[0].delivered, counts[0].dead, counts[0].pending),
+        (59, 1, 0)
+    );
+    let error = dead_error(&db).await;
+    assert!(error.contains("Invalid data format"), "{error}");
+}
+
+async fn dead_error(db: &TestDb) -> String {
+    let sql = "SELECT last_error FROM deliveries WHERE state = 'dead' LIMIT 1";
+    match &db.store {
+        taxii_relay::store::Store::Sqlite(s) => {
+            sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap()
+        }
+        taxii_relay::store::Store::Postgres(s) => {
+            sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap()
+        }
+    }
+}
+
+#[tokio::test]
+async fn invalid_event_goes_dead_and_the_rest_arrive_sqlite() {
+    invalid_event_goes_dead_and_the_rest_arrive(Backend::Sqlite).await
+}
+#[tokio::test]
+async fn invalid_event_goes_dead_and_the_rest_arrive_postgres() {
+    invalid_event_goes_dead_and_the_rest_arrive(Backend::Postgres).await
+}
+
+/// Splunk gets indicators and sightings by default, and only what its ceiling admits.
+#[tokio::test]
+async fn splunk_default_types_and_ceiling() {
+    let splunk = crate::splunk_fake::SplunkFake::start().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let token = db.dir.path().join("hec-token");
+    std::fs::write(&token, splunk.token()).unwrap();
+    let config = db.write_config(&hec_sink("splunk", &splunk.url(), &token, "green", ""));
+    let malware = json!({"type": "malware", "spec_version": "2.1",
+        "id": "malware--a5b3c7d2-3e0f-4c55-9f2a-6d8e1b0c4f71", "created": "2025-01-01T00:00:00.000Z",
+        "modified": "2025-01-01T00:00:00.000Z", "name": "M", "is_family": true});
+    let bundle = write_bundle(
+        db.dir.path(),
+        vec![marked(0, &[TLP2_GREEN]), marked(1, &[TLP2_AMBER]), malware],
+    );
+    assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
+        .await
+        .status
+        .success());
+    assert!(relay(&config, &["run", "--once"]).await.status.success());
+    let events = splunk.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["event"]["id"], indicator(0)["id"]);
+    assert_eq!(events[0]["fields"]["tlp"], "green");
+    assert_eq!(events[0]["sourcetype"], "stix:indicator");
+}
