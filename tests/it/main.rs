@@ -5,6 +5,7 @@ mod delivery;
 mod field_failures;
 mod helpers;
 mod polling;
+mod queries;
 mod splunk_fake;
 mod splunk_hec;
 mod taxii_server;
