@@ -334,6 +334,21 @@ mod tests {
         }
     }
 
+    /// With the default settings, a sink's deliveries stay pending (retried) for well over an hour before
+    /// any goes dead: "a sink that is down for an hour gets everything once it is back".
+    #[test]
+    fn default_retries_outlast_an_hour_down() {
+        let defaults: crate::config::SinkSettings =
+            serde_json::from_value(json!({"name": "s", "kind": "file", "path": "/tmp/x"})).unwrap();
+        // Every wait is at least half its exponential ceiling, whatever the jitter draws.
+        let total: std::time::Duration = (0..defaults.max_attempts - 1)
+            .map(|attempt| {
+                backoff_delay(attempt, defaults.retry_backoff, defaults.retry_backoff_max)
+            })
+            .sum();
+        assert!(total > std::time::Duration::from_secs(3600), "{total:?}");
+    }
+
     #[test]
     fn batches_are_bounded_by_bytes() {
         let batches = split_by_bytes((0..10).map(|_| claimed(90)).collect(), 300);

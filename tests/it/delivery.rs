@@ -516,3 +516,74 @@ async fn splunk_default_types_and_ceiling() {
     assert_eq!(events[0]["fields"]["tlp"], "green");
     assert_eq!(events[0]["sourcetype"], "stix:indicator");
 }
+
+/// A newer version of an object is delivered as an update: the sink receives both versions, in order.
+#[tokio::test]
+async fn new_versions_are_delivered_as_updates() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let archive = db.dir.path().join("archive.jsonl");
+    let config = db.write_config(&file_sink("archive", &archive, "red", ""));
+    let first = write_bundle(db.dir.path(), vec![indicator(1)]);
+    assert!(relay(&config, &["ingest", first.to_str().unwrap()])
+        .await
+        .status
+        .success());
+    assert!(relay(&config, &["run", "--once"]).await.status.success());
+    let update = crate::taxii_server::indicator_v(1, "2025-06-01T00:00:00.000Z");
+    let second = write_bundle(db.dir.path(), vec![update.clone(), indicator(1)]);
+    assert!(relay(&config, &["ingest", second.to_str().unwrap()])
+        .await
+        .status
+        .success());
+    assert!(relay(&config, &["run", "--once"]).await.status.success());
+    let delivered = lines(&archive);
+    assert_eq!(delivered.len(), 2, "the known version is not sent again");
+    assert_eq!(delivered[1]["modified"], update["modified"]);
+}
+
+/// A sink that is down the whole time holds up neither polling nor the other sink.
+#[tokio::test]
+async fn a_down_sink_blocks_neither_polling_nor_other_sinks() {
+    let server = TaxiiServer::start(Version::V21).await;
+    server.add_objects_spaced(
+        indicators(0..50),
+        t("2025-01-01T00:00:00Z"),
+        Duration::seconds(1),
+    );
+    let db = TestDb::new(Backend::Sqlite).await;
+    let token = db.dir.path().join("hec-token");
+    std::fs::write(&token, "token").unwrap();
+    let archive = db.dir.path().join("archive.jsonl");
+    // Nothing listens on port 9 of 127.0.0.1: every request to "splunk" fails to connect.
+    let config = db.write_config(&format!(
+        "{}{}{}",
+        collection_toml("c", &server.collection_url(), "poll_interval = \"1s\""),
+        hec_sink("splunk", "http://127.0.0.1:9", &token, "amber", ""),
+        file_sink("archive", &archive, "red", "")
+    ));
+    let child = relay_command(&config, &["run"]).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while lines(&archive).len() < 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the file sink was held up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    server.add_objects(indicators(50..60), t("2025-02-01T00:00:00Z"));
+    while lines(&archive).len() < 60 {
+        assert!(std::time::Instant::now() < deadline, "polling was held up");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success());
+    let counts = db.store.sink_counts().await.unwrap();
+    let splunk = counts.iter().find(|c| c.sink == "splunk").unwrap();
+    assert_eq!(
+        (splunk.pending, splunk.delivered, splunk.dead),
+        (60, 0, 0),
+        "held, not lost"
+    );
+}
