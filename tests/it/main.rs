@@ -1,6 +1,7 @@
 //! Integration tests: one binary, shared helpers, an in-process TAXII server, real SQLite and PostgreSQL.
 mod cli;
 mod config;
+mod conformance;
 mod delivery;
 mod field_failures;
 mod helpers;
