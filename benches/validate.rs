@@ -58,13 +58,16 @@ fn measure(objects: &[Value], bytes: usize) -> (f64, f64, f64, usize) {
     )
 }
 
-/// The Python side of the peer run: loads the bundle (not timed), then validates every object on its own
-/// (a bundle given whole is checked only as far as its first error) and prints seconds, valid count.
+/// The Python side of the peer run: loads stix2-validator as `scripts/conformance.py` does (its 3.3.1 wheel
+/// lacks the JSON schemas it needs), loads the bundle (not timed), then validates every object on its own
+/// (a bundle given whole is checked only as far as its first error) and prints seconds and valid count.
 const PEER_SCRIPT: &str = r#"
-import json, sys, time
-import stix2validator as v
+import contextlib, json, os, sys, time
+sys.path.insert(0, os.path.join(sys.argv[2], "scripts"))
+import conformance  # finds stix2-validator's JSON schemas when its wheel lacks them
+with contextlib.redirect_stdout(sys.stderr):
+    v, options = conformance.load_reference(None)
 objects = json.load(open(sys.argv[1]))["objects"]
-options = v.ValidationOptions(version="2.1")
 started = time.perf_counter()
 valid = sum(1 for o in objects if v.validate_parsed_json(o, options).is_valid)
 print(time.perf_counter() - started, valid)
@@ -76,6 +79,7 @@ fn peer(path: &Path) -> Option<(f64, usize)> {
     let output = Command::new("python3")
         .args(["-c", PEER_SCRIPT])
         .arg(path)
+        .arg(env!("CARGO_MANIFEST_DIR"))
         .output()
         .ok()?;
     if !output.status.success() {
