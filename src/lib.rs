@@ -11,11 +11,13 @@
 //! - [`sinks`]: one folder per platform (file, Splunk HEC): native form, client, answer classification.
 //! - [`pipeline`]: wires the stages: scheduler per collection → validation → store → sink workers, and
 //!   shutdown.
+//! - [`http`]: the HTTP client setup (TLS, client certificates) the TAXII client and the sinks share.
 //! - [`telemetry`]: logging setup and the names of the fields every event uses.
 //! - [`commands`]: one function per CLI command; `main.rs` only parses arguments and calls these.
 
 pub mod commands;
 pub mod config;
+pub mod http;
 pub mod pipeline;
 pub mod sinks;
 pub mod stix;

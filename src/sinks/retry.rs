@@ -21,12 +21,7 @@ pub fn classify_status(status: u16, retry_after: Option<Duration>, message: &str
 
 /// A request that got no answer is transient: the platform may be restarting.
 pub fn classify_send_error(error: &reqwest::Error) -> Outcome {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
+    let text = crate::http::error_chain(error);
     Outcome::retry(if error.is_timeout() {
         format!("timed out: {text}")
     } else {

@@ -3,6 +3,7 @@
 
 use super::TaxiiError;
 use crate::config::{expose, AuthKind, AuthSettings, CollectionSettings, TlsSettings};
+use crate::http::error_chain;
 use crate::telemetry::fields;
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -80,62 +81,11 @@ pub struct TaxiiClient {
 
 impl TaxiiClient {
     pub fn new(options: ClientOptions) -> Result<Self, TaxiiError> {
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .user_agent(concat!("taxii-relay/", env!("CARGO_PKG_VERSION")))
+        let http = crate::http::client_builder(&options.tls)
+            .map_err(TaxiiError::Setup)?
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.read_timeout)
-            .gzip(true);
-        if let Some(ca_file) = &options.tls.ca_file {
-            let pem = std::fs::read(ca_file).map_err(|e| {
-                TaxiiError::Setup(format!("cannot read ca_file {}: {e}", ca_file.display()))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                TaxiiError::Setup(format!(
-                    "ca_file {} is not PEM: {}",
-                    ca_file.display(),
-                    error_chain(&e)
-                ))
-            })?;
-            // A DER file, a key or plain text parses as an empty bundle: say so rather than ignore it.
-            if certs.is_empty() {
-                return Err(TaxiiError::Setup(format!(
-                    "ca_file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                    ca_file.display()
-                )));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        if let (Some(cert_file), Some(key_file)) =
-            (&options.tls.client_cert_file, &options.tls.client_key_file)
-        {
-            let mut pem = std::fs::read(cert_file).map_err(|e| {
-                TaxiiError::Setup(format!(
-                    "cannot read client_cert_file {}: {e}",
-                    cert_file.display()
-                ))
-            })?;
-            let key = std::fs::read(key_file).map_err(|e| {
-                TaxiiError::Setup(format!(
-                    "cannot read client_key_file {}: {e}",
-                    key_file.display()
-                ))
-            })?;
-            pem.push(b'\n');
-            pem.extend_from_slice(&key);
-            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                TaxiiError::Setup(format!(
-                    "client_cert_file {} with client_key_file {} is not a valid PEM certificate and key: {}",
-                    cert_file.display(),
-                    key_file.display(),
-                    error_chain(&e)
-                ))
-            })?;
-            builder = builder.identity(identity);
-        }
-        let http = builder
+            .gzip(true)
             .build()
             .map_err(|e| TaxiiError::Setup(error_chain(&e)))?;
         Ok(TaxiiClient { http, options })
@@ -353,50 +303,9 @@ fn is_tls_failure(message: &str) -> bool {
         .any(|needle| message.contains(needle))
 }
 
-/// reqwest's Display says only "error sending request for url (…)"; the cause is in the source chain,
-/// and the URL is already in our message.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = Vec::new();
-    let top = e.to_string();
-    if !top.starts_with("error sending request") && !top.starts_with("error decoding response body")
-    {
-        parts.push(top);
-    }
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    if parts.is_empty() {
-        parts.push(e.to_string());
-    }
-    parts.join(": ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_ca_file_without_certificates_is_refused() {
-        let dir = std::env::temp_dir().join(format!("taxii-relay-ca-{}", std::process::id()));
-        std::fs::write(
-            &dir,
-            "-----BEGIN PRIVATE KEY-----\nMC4CAQA=\n-----END PRIVATE KEY-----\n",
-        )
-        .unwrap();
-        let mut options = ClientOptions::default();
-        options.tls.ca_file = Some(dir.clone());
-        let error = TaxiiClient::new(options).err().expect("refused");
-        std::fs::remove_file(&dir).unwrap();
-        assert!(
-            error.to_string().contains("holds no PEM certificate"),
-            "{error}"
-        );
-    }
 
     #[test]
     fn certificate_failures_are_not_retried() {

@@ -32,6 +32,7 @@
 
 use super::{encode_event, HecConfig};
 use crate::config::{expose, TlsSettings};
+use crate::http::error_chain;
 use crate::sinks::retry::{classify_send_error, classify_status, retry_after};
 use crate::sinks::{Delivery, Outcome};
 use crate::telemetry::fields;
@@ -374,61 +375,14 @@ fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
 /// The client: rustls with the system roots plus `ca_file`, the client certificate when configured, no
 /// redirects (a redirected POST would lose its body, and the token must not follow it elsewhere).
 fn build_client(tls: &TlsSettings, timeout: Duration) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
-        .user_agent(concat!("taxii-relay/", env!("CARGO_PKG_VERSION")))
+    crate::http::client_builder(tls)?
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .timeout(timeout)
+        // A redirected POST loses its body and would carry the token to another host.
         .redirect(reqwest::redirect::Policy::none())
-        .gzip(true);
-    if let Some(ca_file) = &tls.ca_file {
-        let pem = std::fs::read(ca_file)
-            .map_err(|e| format!("cannot read ca_file {}: {e}", ca_file.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            format!(
-                "ca_file {} is not PEM: {}",
-                ca_file.display(),
-                error_chain(&e)
-            )
-        })?;
-        if certs.is_empty() {
-            return Err(format!(
-                "ca_file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                ca_file.display()
-            ));
-        }
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    if let (Some(cert_file), Some(key_file)) = (&tls.client_cert_file, &tls.client_key_file) {
-        let mut pem = std::fs::read(cert_file)
-            .map_err(|e| format!("cannot read client_cert_file {}: {e}", cert_file.display()))?;
-        let key = std::fs::read(key_file)
-            .map_err(|e| format!("cannot read client_key_file {}: {e}", key_file.display()))?;
-        pem.push(b'\n');
-        pem.extend_from_slice(&key);
-        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-            format!(
-                "client_cert_file {} with client_key_file {} is not a valid PEM certificate and key: {}",
-                cert_file.display(),
-                key_file.display(),
-                error_chain(&e)
-            )
-        })?;
-        builder = builder.identity(identity);
-    }
-    builder.build().map_err(|e| error_chain(&e))
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
-    text
+        .gzip(true)
+        .build()
+        .map_err(|e| error_chain(&e))
 }
 
 #[cfg(test)]
