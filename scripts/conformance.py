@@ -83,7 +83,7 @@ NOTES = {
         "stix2-validator limitation: SCO reference targets are not checked. STIX 2.1 6.6.1 from_ref: the object referenced MUST be of type email-addr."
     ),
     "email-message/header-fields-empty.json": (
-        "BUG OF OURS, reported: dictionaries are not checked for emptiness (Rule::Dict). STIX 2.1 2.3: \"Empty dictionaries are prohibited in STIX and MUST NOT be used as a substitute for omitting the property\"."
+        "An empty dictionary is invalid: STIX 2.1 2.3: \"Empty dictionaries are prohibited in STIX and MUST NOT be used as a substitute for omitting the property\" (both agree; taxii-relay accepted it until Rule::Dict refused {})."
     ),
     "extension-definition/missing-created-by-ref.json": (
         "stix2-validator limitation: its extension-definition schema does not require created_by_ref. STIX 2.1 7.3.1 lists created_by_ref among the Required Common Properties of an Extension Definition."
@@ -98,7 +98,7 @@ NOTES = {
         "stix2-validator bug: its property-name regex `^([a-z][a-z0-9_]{2,249})|id$` anchors the end only on `id`, so longer names pass. STIX 2.1 3.1: \"All type names, property names, object names, and vocabulary terms MUST be between three and 250 characters long.\""
     ),
     "incident/extension-by-definition-without-extension-type.json": (
-        "BUG OF OURS, reported: STIX 2.1 3.2 extensions: \"When this extension facility is used the extension_type property MUST be present\" (also 7.3). taxii-relay checks extension_type only when present."
+        "An extension under an extension-definition id needs extension_type: STIX 2.1 3.2 extensions: \"When this extension facility is used the extension_type property MUST be present\" (also 7.3); predefined *-ext extensions go without it (both agree; taxii-relay checked extension_type only when present until this was fixed)."
     ),
     "incident/reserved-property-severity.json": (
         "GAP OF OURS (documented in validate.rs as knowingly not checked), reported: STIX 2.1 3.8 Reserved Names: severity, username, phone_number and action MUST NOT be used."
@@ -146,13 +146,13 @@ NOTES = {
         "stix2-validator limitation: reference targets are not checked. STIX 2.1 4.11.1 sample_refs: \"identifiers of the SCO file or artifact objects\"; 4.11.2 embedded relationships: list of type identifier (of type file or artifact)."
     ),
     "marking-definition/tlp-nonstandard-id.json": (
-        "BUG OF OURS, reported: STIX 2.1 7.2.1.4: the four standard TLP marking definitions MUST be used; \"Other instances of tlp-marking MUST NOT be used or created\". taxii-relay accepts a TLP definition under another id."
+        "DELIBERATE LENIENCY OF OURS: STIX 2.1 7.2.1.4: the four standard TLP marking definitions MUST be used; \"Other instances of tlp-marking MUST NOT be used or created\". Feeds define their own TLP marking definitions and the relay must resolve their levels (see tlp.rs), so taxii-relay accepts a TLP definition under another id (see validate.rs)."
     ),
     "network-traffic/http-request-header-value-string.json": (
-        "BUG OF OURS, reported: STIX 2.1 6.12.2 request_header: \"The corresponding value for each dictionary key MUST always be a list of type string\". taxii-relay only checks the keys."
+        "A header value that is a string is invalid: STIX 2.1 6.12.2 request_header: \"The corresponding value for each dictionary key MUST always be a list of type string\" (both agree; taxii-relay checked only the keys until this was fixed)."
     ),
     "network-traffic/socket-ext-option-value-string.json": (
-        "BUG OF OURS, reported: STIX 2.1 6.12.4 socket-ext options: \"Each dictionary value MUST be an integer.\" taxii-relay only checks the keys."
+        "An option value that is a string is invalid: STIX 2.1 6.12.4 socket-ext options: \"Each dictionary value MUST be an integer.\" (both agree; taxii-relay checked only the keys until this was fixed)."
     ),
     "network-traffic/src-ref-to-url.json": (
         "stix2-validator limitation: SCO reference targets are not checked. STIX 2.1 6.12.1 src_ref: the object referenced MUST be of type ipv4-addr, ipv6-addr, mac-addr or domain-name."
@@ -173,7 +173,7 @@ NOTES = {
         "stix2-validator limitation: SCO reference targets are not checked. STIX 2.1 6.13.1 opened_connection_refs: \"The objects referenced in this list MUST be of type network-traffic.\""
     ),
     "process/uuid-v5.json": (
-        "BUG OF OURS, reported: a process has no ID Contributing Properties (STIX 2.1 6.13.1: \"please use a UUIDv4\"), and 2.9: \"If the contributing properties are all optional, and none are present on the SCO, then a UUIDv4 MUST be used.\" taxii-relay only warns (uuid_version)."
+        "A process id with a UUIDv5 is invalid: a process has no ID Contributing Properties (STIX 2.1 6.13.1: \"please use a UUIDv4\"), and 2.9: \"If the contributing properties are all optional, and none are present on the SCO, then a UUIDv4 MUST be used.\" (both agree; taxii-relay only warned until this was fixed)."
     ),
     "relationship/stop-time-equals-start-time.json": (
         "Equal timestamps are invalid here: STIX 2.1 5.1.2 stop_time \"MUST be later than\" start_time (both agree)."
@@ -188,25 +188,25 @@ NOTES = {
         "stix2-validator bug: its software schema requires three-letter ISO 639-2 codes (the STIX 2.0 rule); its own software_language check accepts RFC 5646. STIX 2.1 6.14.1 languages: \"The value of each list member MUST be a language code conformant to [RFC5646]\"."
     ),
     "user-account/no-properties.json": (
-        "BUG OF OURS, reported: STIX 2.1 6.16: \"at least one of the properties defined below MUST be included when using this object.\""
+        "A user-account without properties is invalid: STIX 2.1 6.16: \"at least one of the properties defined below MUST be included when using this object.\" (both agree; taxii-relay accepted it until this was fixed)."
     ),
     "windows-registry-key/creator-user-ref-to-identity.json": (
         "stix2-validator limitation: SCO reference targets are not checked. STIX 2.1 6.17.1 creator_user_ref: \"The object referenced in this property MUST be of type user-account.\""
     ),
     "windows-registry-key/no-properties.json": (
-        "BUG OF OURS, reported: STIX 2.1 6.17: \"at least one of the properties defined below MUST be included when using this object.\""
+        "A registry key without properties is invalid: STIX 2.1 6.17: \"at least one of the properties defined below MUST be included when using this object.\" (both agree; taxii-relay accepted it until this was fixed)."
     ),
     "windows-registry-key/number-of-subkeys-negative.json": (
-        "BUG OF OURS (over-strict), reported: STIX 2.1 6.17.1 number_of_subkeys is a plain integer with no range MUST; taxii-relay refuses -1 (NON_NEGATIVE rule). stix2-validator accepts it."
+        "A negative number_of_subkeys is valid: STIX 2.1 6.17.1 number_of_subkeys is a plain integer with no range MUST (both agree; taxii-relay refused -1 with a NON_NEGATIVE rule until this was fixed)."
     ),
     "windows-registry-key/value-without-properties.json": (
-        "BUG OF OURS, reported: STIX 2.1 6.17.2 windows-registry-value-type: \"at least one of the properties defined below MUST be included when using this type.\""
+        "A registry value without properties is invalid: STIX 2.1 6.17.2 windows-registry-value-type: \"at least one of the properties defined below MUST be included when using this type.\" (both agree; taxii-relay accepted it until this was fixed)."
     ),
     "x509-certificate/uuid-v5-without-contributing-properties.json": (
-        "BUG OF OURS, reported: neither hashes nor serial_number (the ID Contributing Properties, 6.18.1) is present, so STIX 2.1 2.9 requires a UUIDv4 (\"then a UUIDv4 MUST be used\"). taxii-relay only warns."
+        "A UUIDv5 is invalid here: neither hashes nor serial_number (the ID Contributing Properties, 6.18.1) is present, so STIX 2.1 2.9 requires a UUIDv4 (\"then a UUIDv4 MUST be used\") (both agree; taxii-relay only warned until this was fixed)."
     ),
     "x509-certificate/v3-extensions-empty.json": (
-        "BUG OF OURS, reported: STIX 2.1 6.18.2: \"An object using the X.509 v3 Extensions type MUST contain at least one property from this type.\""
+        "Empty x509_v3_extensions are invalid: STIX 2.1 6.18.2: \"An object using the X.509 v3 Extensions type MUST contain at least one property from this type.\" (both agree; taxii-relay accepted it until this was fixed)."
     ),
 }
 

@@ -16,8 +16,10 @@
 //! sets, protocols and IPFIX names; CPE/SWID; reserved property names; custom property values (types,
 //! empty lists, `_hex`/`_bin` suffixes) and property names inside extensions (OpenCTI's own extension
 //! carries `id` and `type`); the content of the deprecated `observed-data.objects`; extension contents
-//! against their definition; language-content keys against the referenced object. `created`/`modified`
-//! "precise to the nearest millisecond" is a warning: ATT&CK for ICS 10.0 ships whole seconds.
+//! against their definition; language-content keys against the referenced object; that a TLP marking
+//! definition is one of the four standard ones (STIX 2.1 section 7.2.1.4: feeds define their own, whose
+//! levels the relay resolves, see `tlp.rs`). `created`/`modified` "precise to the nearest millisecond" is
+//! a warning: ATT&CK for ICS 10.0 ships whole seconds.
 
 use std::fmt;
 
@@ -136,14 +138,21 @@ enum Rule {
     GranularMarkings,
     Extensions,
     Hashes,
-    /// A dictionary (JSON object) whose keys follow the dictionary key rules.
+    /// A non-empty dictionary (JSON object) whose keys follow the dictionary key rules.
     Dict,
+    /// A [`Rule::Dict`] whose values each follow the rule.
+    DictOf(&'static Rule),
     /// Any JSON object.
     Object,
     /// A JSON object checked against its own property table and required properties.
     ObjectOf(&'static [Prop], &'static [&'static str]),
     /// A non-empty list of JSON objects, each checked like [`Rule::ObjectOf`].
     ObjectsOf(&'static [Prop], &'static [&'static str]),
+    /// A JSON object checked against its own property table, at least one of which MUST be present
+    /// (the specification's "MUST contain at least one property from this type").
+    ObjectOfAtLeastOne(&'static [Prop]),
+    /// A non-empty list of JSON objects, each checked like [`Rule::ObjectOfAtLeastOne`].
+    ObjectsOfAtLeastOne(&'static [Prop]),
     /// An RFC 5646 language tag.
     Lang,
     /// Base64 (RFC 4648 section 4).
@@ -628,6 +637,9 @@ struct TypeSpec {
     props: &'static [Prop],
     /// Type-specific required properties (beyond those of the category).
     required: &'static [&'static str],
+    /// SCOs: the ID Contributing Properties (STIX 2.1 section 2.9), from which a UUIDv5 is derived;
+    /// empty for `process`, which has none.
+    id_contributing: &'static [&'static str],
     /// Predefined extensions (SCOs).
     extensions: &'static [ExtensionSpec],
     /// Co-constraints and orders the tables cannot express.
@@ -644,6 +656,7 @@ const fn spec(
         category,
         props,
         required,
+        id_contributing: &[],
         extensions: &[],
         rules,
     }
@@ -652,6 +665,7 @@ const fn spec(
 const fn sco(
     props: &'static [Prop],
     required: &'static [&'static str],
+    id_contributing: &'static [&'static str],
     extensions: &'static [ExtensionSpec],
     rules: fn(&mut Checker<'_>),
 ) -> TypeSpec {
@@ -659,6 +673,7 @@ const fn sco(
         category: Category::Sco,
         props,
         required,
+        id_contributing,
         extensions,
         rules,
     }
@@ -1210,6 +1225,7 @@ static ARTIFACT: TypeSpec = sco(
         p("decryption_key", Rule::Str),
     ],
     &[],
+    &["hashes", "payload_bin"],
     &[],
     artifact_rules,
 );
@@ -1220,6 +1236,7 @@ static AUTONOMOUS_SYSTEM: TypeSpec = sco(
         p("name", Rule::Str),
         p("rir", Rule::Str),
     ],
+    &["number"],
     &["number"],
     &[],
     no_rules,
@@ -1238,6 +1255,7 @@ static DIRECTORY: TypeSpec = sco(
         ),
     ],
     &["path"],
+    &["path"],
     &[],
     no_rules,
 );
@@ -1251,6 +1269,7 @@ static DOMAIN_NAME: TypeSpec = sco(
         ),
     ],
     &["value"],
+    &["value"],
     &[],
     no_rules,
 );
@@ -1261,6 +1280,7 @@ static EMAIL_ADDR: TypeSpec = sco(
         p("display_name", Rule::Str),
         p("belongs_to_ref", Rule::Ref(TO_USER_ACCOUNT)),
     ],
+    &["value"],
     &["value"],
     &[],
     no_rules,
@@ -1295,6 +1315,7 @@ static EMAIL_MESSAGE: TypeSpec = sco(
         p("raw_email_ref", Rule::Ref(TO_ARTIFACT)),
     ],
     &["is_multipart"],
+    &["from_ref", "subject", "body"],
     &[],
     email_message_rules,
 );
@@ -1429,6 +1450,7 @@ static FILE: TypeSpec = sco(
         p("content_ref", Rule::Ref(TO_ARTIFACT)),
     ],
     &[],
+    &["hashes", "name", "extensions", "parent_directory_ref"],
     FILE_EXTENSIONS,
     file_rules,
 );
@@ -1442,6 +1464,7 @@ static IPV4_ADDR: TypeSpec = sco(
             Rule::Refs(Target::Types(&["autonomous-system"])),
         ),
     ],
+    &["value"],
     &["value"],
     &[],
     ipv4_rules,
@@ -1457,13 +1480,20 @@ static IPV6_ADDR: TypeSpec = sco(
         ),
     ],
     &["value"],
+    &["value"],
     &[],
     ipv6_rules,
 );
 
-static MAC_ADDR: TypeSpec = sco(&[p("value", Rule::Str)], &["value"], &[], mac_rules);
+static MAC_ADDR: TypeSpec = sco(
+    &[p("value", Rule::Str)],
+    &["value"],
+    &["value"],
+    &[],
+    mac_rules,
+);
 
-static MUTEX: TypeSpec = sco(&[p("name", Rule::Str)], &["name"], &[], no_rules);
+static MUTEX: TypeSpec = sco(&[p("name", Rule::Str)], &["name"], &["name"], &[], no_rules);
 
 const NETWORK_TRAFFIC_EXTENSIONS: &[ExtensionSpec] = &[
     ExtensionSpec {
@@ -1472,7 +1502,7 @@ const NETWORK_TRAFFIC_EXTENSIONS: &[ExtensionSpec] = &[
             p("request_method", Rule::Str),
             p("request_value", Rule::Str),
             p("request_version", Rule::Str),
-            p("request_header", Rule::Dict),
+            p("request_header", Rule::DictOf(&Rule::StrList)),
             p("message_body_length", NON_NEGATIVE),
             p("message_body_data_ref", Rule::Ref(TO_ARTIFACT)),
         ],
@@ -1489,7 +1519,7 @@ const NETWORK_TRAFFIC_EXTENSIONS: &[ExtensionSpec] = &[
             p("address_family", Rule::Enum(NETWORK_SOCKET_ADDRESS_FAMILY)),
             p("is_blocking", Rule::Bool),
             p("is_listening", Rule::Bool),
-            p("options", Rule::Dict),
+            p("options", Rule::DictOf(&ANY_INT)),
             p("socket_type", Rule::Enum(NETWORK_SOCKET_TYPE)),
             p("socket_descriptor", NON_NEGATIVE),
             p("socket_handle", ANY_INT),
@@ -1527,6 +1557,16 @@ static NETWORK_TRAFFIC: TypeSpec = sco(
         p("encapsulated_by_ref", Rule::Ref(TO_NETWORK_TRAFFIC)),
     ],
     &["protocols"],
+    &[
+        "start",
+        "end",
+        "src_ref",
+        "dst_ref",
+        "src_port",
+        "dst_port",
+        "protocols",
+        "extensions",
+    ],
     NETWORK_TRAFFIC_EXTENSIONS,
     network_traffic_rules,
 );
@@ -1576,7 +1616,7 @@ const PROCESS_OWN: &[Prop] = &[
     p("child_refs", Rule::Refs(Target::Types(&["process"]))),
 ];
 
-static PROCESS: TypeSpec = sco(PROCESS_OWN, &[], PROCESS_EXTENSIONS, process_rules);
+static PROCESS: TypeSpec = sco(PROCESS_OWN, &[], &[], PROCESS_EXTENSIONS, process_rules);
 
 static SOFTWARE: TypeSpec = sco(
     &[
@@ -1588,11 +1628,18 @@ static SOFTWARE: TypeSpec = sco(
         p("version", Rule::Str),
     ],
     &["name"],
+    &["name", "cpe", "swid", "vendor", "version"],
     &[],
     no_rules,
 );
 
-static URL: TypeSpec = sco(&[p("value", Rule::Str)], &["value"], &[], no_rules);
+static URL: TypeSpec = sco(
+    &[p("value", Rule::Str)],
+    &["value"],
+    &["value"],
+    &[],
+    no_rules,
+);
 
 const USER_ACCOUNT_EXTENSIONS: &[ExtensionSpec] = &[ExtensionSpec {
     name: "unix-account-ext",
@@ -1605,26 +1652,30 @@ const USER_ACCOUNT_EXTENSIONS: &[ExtensionSpec] = &[ExtensionSpec {
     required: &[],
 }];
 
+/// The properties of a user account that count towards "at least one property".
+const USER_ACCOUNT_OWN: &[Prop] = &[
+    p("user_id", Rule::Str),
+    p("credential", Rule::Str),
+    p("account_login", Rule::Str),
+    p("account_type", Rule::Vocab(ACCOUNT_TYPE)),
+    p("display_name", Rule::Str),
+    p("is_service_account", Rule::Bool),
+    p("is_privileged", Rule::Bool),
+    p("can_escalate_privs", Rule::Bool),
+    p("is_disabled", Rule::Bool),
+    p("account_created", Rule::Timestamp),
+    p("account_expires", Rule::Timestamp),
+    p("credential_last_changed", Rule::Timestamp),
+    p("account_first_login", Rule::Timestamp),
+    p("account_last_login", Rule::Timestamp),
+];
+
 static USER_ACCOUNT: TypeSpec = sco(
-    &[
-        p("user_id", Rule::Str),
-        p("credential", Rule::Str),
-        p("account_login", Rule::Str),
-        p("account_type", Rule::Vocab(ACCOUNT_TYPE)),
-        p("display_name", Rule::Str),
-        p("is_service_account", Rule::Bool),
-        p("is_privileged", Rule::Bool),
-        p("can_escalate_privs", Rule::Bool),
-        p("is_disabled", Rule::Bool),
-        p("account_created", Rule::Timestamp),
-        p("account_expires", Rule::Timestamp),
-        p("credential_last_changed", Rule::Timestamp),
-        p("account_first_login", Rule::Timestamp),
-        p("account_last_login", Rule::Timestamp),
-    ],
+    USER_ACCOUNT_OWN,
     &[],
+    &["account_type", "user_id", "account_login"],
     USER_ACCOUNT_EXTENSIONS,
-    no_rules,
+    user_account_rules,
 );
 
 const WINDOWS_REGISTRY_VALUE: &[Prop] = &[
@@ -1633,17 +1684,21 @@ const WINDOWS_REGISTRY_VALUE: &[Prop] = &[
     p("data_type", Rule::Enum(WINDOWS_REGISTRY_DATATYPE)),
 ];
 
+/// The properties of a registry key that count towards "at least one property".
+const WINDOWS_REGISTRY_KEY_OWN: &[Prop] = &[
+    p("key", Rule::Str),
+    p("values", Rule::ObjectsOfAtLeastOne(WINDOWS_REGISTRY_VALUE)),
+    p("modified_time", Rule::Timestamp),
+    p("creator_user_ref", Rule::Ref(TO_USER_ACCOUNT)),
+    p("number_of_subkeys", ANY_INT),
+];
+
 static WINDOWS_REGISTRY_KEY: TypeSpec = sco(
-    &[
-        p("key", Rule::Str),
-        p("values", Rule::ObjectsOf(WINDOWS_REGISTRY_VALUE, &[])),
-        p("modified_time", Rule::Timestamp),
-        p("creator_user_ref", Rule::Ref(TO_USER_ACCOUNT)),
-        p("number_of_subkeys", NON_NEGATIVE),
-    ],
+    WINDOWS_REGISTRY_KEY_OWN,
     &[],
+    &["key", "values"],
     &[],
-    no_rules,
+    windows_registry_key_rules,
 );
 
 const X509_V3_EXTENSIONS: &[Prop] = &[
@@ -1681,11 +1736,12 @@ const X509_OWN: &[Prop] = &[
     p("subject_public_key_exponent", ANY_INT),
     p(
         "x509_v3_extensions",
-        Rule::ObjectOf(X509_V3_EXTENSIONS, &[]),
+        Rule::ObjectOfAtLeastOne(X509_V3_EXTENSIONS),
     ),
 ];
 
-static X509_CERTIFICATE: TypeSpec = sco(X509_OWN, &[], &[], x509_rules);
+static X509_CERTIFICATE: TypeSpec =
+    sco(X509_OWN, &[], &["hashes", "serial_number"], &[], x509_rules);
 
 // ---------------------------------------------------------------------------------------------------
 // The checker
@@ -1803,8 +1859,9 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// `id`: `type--UUID` with the object's own type and an RFC 4122 UUID; the UUID version SHOULD be 4
-    /// (5 for SCOs other than process).
+    /// `id`: `type--UUID` with the object's own type and an RFC 4122 UUID. The UUID version SHOULD be
+    /// 4, and 5 for SCOs; it MUST be 4 for an SCO none of whose ID Contributing Properties is present
+    /// when they are all optional (STIX 2.1 section 2.9), so always for a process, which has none.
     fn id(&mut self, category: Category) {
         let Some(value) = self.get("id") else {
             return;
@@ -1837,11 +1894,32 @@ impl<'a> Checker<'a> {
             );
             return;
         }
-        let expected = match category {
-            Category::Sdo | Category::Sro | Category::Meta => 4,
-            Category::Sco if self.ty == "process" => 4,
-            Category::Sco => 5,
-            Category::Custom => return,
+        let expected = match (category, self.spec) {
+            (Category::Sco, Some(spec)) => {
+                let contributing = spec.id_contributing;
+                let all_optional = !contributing.iter().any(|name| spec.required.contains(name));
+                if all_optional && !contributing.iter().any(|name| self.has(name)) {
+                    if version != 4 {
+                        let why = if contributing.is_empty() {
+                            format!("a {} has no ID Contributing Properties", self.ty)
+                        } else {
+                            format!(
+                                "none of its ID Contributing Properties (`{}`) is present",
+                                contributing.join("`, `")
+                            )
+                        };
+                        self.error(
+                            "invalid_id",
+                            at,
+                            format!("the UUID of `id` must be version 4, not {version}: {why}"),
+                        );
+                    }
+                    return;
+                }
+                5
+            }
+            (Category::Custom, _) => return,
+            _ => 4,
         };
         if version != expected {
             self.warn(
@@ -1921,7 +1999,16 @@ impl<'a> Checker<'a> {
             Rule::GranularMarkings => self.each(v, at, Self::granular_marking),
             Rule::Extensions => self.extensions(v, at),
             Rule::Hashes => self.hashes(v, at),
-            Rule::Dict => self.dictionary(v, at),
+            Rule::Dict => {
+                self.dictionary(v, at);
+            }
+            Rule::DictOf(value_rule) => {
+                if let Some(map) = self.dictionary(v, at) {
+                    for (key, value) in map {
+                        self.rule(*value_rule, value, At::Field(&at, key));
+                    }
+                }
+            }
             Rule::Object => {
                 self.object(v, at);
             }
@@ -1929,6 +2016,10 @@ impl<'a> Checker<'a> {
             Rule::ObjectsOf(props, required) => {
                 self.each(v, at, |c, item, at| c.object_of(item, at, props, required))
             }
+            Rule::ObjectOfAtLeastOne(props) => self.object_of_at_least_one(v, at, props),
+            Rule::ObjectsOfAtLeastOne(props) => self.each(v, at, |c, item, at| {
+                c.object_of_at_least_one(item, at, props)
+            }),
             Rule::Lang => {
                 if let Some(tag) = self.string(v, at) {
                     if !valid_language_tag(tag) {
@@ -2129,6 +2220,23 @@ impl<'a> Checker<'a> {
         self.known_properties(map, at, props, required);
     }
 
+    /// A JSON object checked against a property table, at least one of whose properties MUST be
+    /// present.
+    fn object_of_at_least_one(&mut self, v: &'a Value, at: At<'_>, props: &'static [Prop]) {
+        let Some(map) = self.object(v, at) else {
+            return;
+        };
+        if !props.iter().any(|prop| map.contains_key(prop.name)) {
+            let names: Vec<&str> = props.iter().map(|prop| prop.name).collect();
+            self.error(
+                "missing_property",
+                at,
+                format!("needs at least one of `{}`", names.join("`, `")),
+            );
+        }
+        self.known_properties(map, at, props, &[]);
+    }
+
     fn known_properties(
         &mut self,
         map: &'a Map<String, Value>,
@@ -2152,11 +2260,17 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// A dictionary: keys of 1-250 characters of a-z, A-Z, 0-9, `-` and `_` (STIX 2.1 section 2.6).
-    fn dictionary(&mut self, v: &'a Value, at: At<'_>) {
-        let Some(map) = self.object(v, at) else {
-            return;
-        };
+    /// A dictionary: not empty (STIX 2.1 section 2.3), keys of 1-250 characters of a-z, A-Z, 0-9, `-`
+    /// and `_` (section 2.6).
+    fn dictionary(&mut self, v: &'a Value, at: At<'_>) -> Option<&'a Map<String, Value>> {
+        let map = self.object(v, at)?;
+        if map.is_empty() {
+            self.error(
+                "invalid_value",
+                at,
+                "empty dictionaries are prohibited; omit the property instead",
+            );
+        }
         for key in map.keys() {
             let ok = (1..=250).contains(&key.len())
                 && key
@@ -2172,6 +2286,7 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        Some(map)
     }
 
     // -- common embedded types ---------------------------------------------------------------------
@@ -2326,7 +2441,8 @@ impl<'a> Checker<'a> {
     }
 
     /// STIX 2.1 section 7.3: keys are extension-definition ids or `*-ext` names, values non-empty
-    /// objects; predefined SCO extensions are checked against their tables.
+    /// objects, with `extension_type` under an extension-definition id; predefined SCO extensions are
+    /// checked against their tables.
     fn extensions(&mut self, v: &'a Value, at: At<'_>) {
         let Some(extensions) = self.object(v, at) else {
             return;
@@ -2385,12 +2501,21 @@ impl<'a> Checker<'a> {
                     "an extension must not be empty",
                 );
             }
-            if let Some(extension_type) = body.get("extension_type") {
-                self.enumeration(
+            match body.get("extension_type") {
+                Some(extension_type) => self.enumeration(
                     extension_type,
                     At::Field(&key_at, "extension_type"),
                     EXTENSION_TYPE,
-                );
+                ),
+                // STIX 2.1 section 3.2: an extension-definition key means the extension facility of
+                // section 7.3 is used, "When this extension facility is used the extension_type
+                // property MUST be present"; predefined extensions go without it.
+                None if definition_id => self.error(
+                    "missing_property",
+                    At::Field(&key_at, "extension_type"),
+                    "`extension_type` is required in an extension defined by an extension-definition",
+                ),
+                None => {}
             }
             if let Some(ext) = predefined {
                 self.known_properties(body, key_at, ext.props, ext.required);
@@ -2963,6 +3088,24 @@ fn process_rules(c: &mut Checker<'_>) {
         c,
         PROCESS_OWN,
         "a process needs at least one process property",
+    );
+}
+
+/// A user account needs at least one property of its own or an extension (STIX 2.1 section 6.16).
+fn user_account_rules(c: &mut Checker<'_>) {
+    at_least_one_own(
+        c,
+        USER_ACCOUNT_OWN,
+        "a user-account needs at least one user-account property",
+    );
+}
+
+/// A registry key needs at least one property of its own (STIX 2.1 section 6.17).
+fn windows_registry_key_rules(c: &mut Checker<'_>) {
+    at_least_one_own(
+        c,
+        WINDOWS_REGISTRY_KEY_OWN,
+        "a windows-registry-key needs at least one registry key property",
     );
 }
 
@@ -4054,6 +4197,14 @@ mod tests {
         assert_error(&broken, "invalid_pattern", "pattern");
         let other_language = with(broken, "pattern_type", json!("snort"));
         assert_clean(&other_language);
+        // STIX 2.1 section 9.5.1: REPEATS and WITHIN take positive values.
+        for qualified in [
+            "[ipv4-addr:value = '198.51.100.1'] REPEATS 0 TIMES",
+            "[ipv4-addr:value = '198.51.100.1'] WITHIN 0 SECONDS",
+        ] {
+            let object = with(valid("indicator"), "pattern", json!(qualified));
+            assert_error(&object, "invalid_pattern", "pattern");
+        }
     }
 
     #[test]
@@ -4577,6 +4728,8 @@ mod tests {
             "is_multipart",
             json!(true),
         );
+        // `subject`: an ID Contributing Property, so the UUIDv5 of `id` is in order.
+        let multipart = with(multipart, "subject", json!("s"));
         let multipart = with(
             multipart,
             "body_multipart",
@@ -4863,6 +5016,243 @@ mod tests {
             &with(valid("process"), "environment_variables", json!({"": "x"})),
             "invalid_value",
             "environment_variables.",
+        );
+    }
+
+    #[test]
+    fn empty_dictionaries_are_refused() {
+        // STIX 2.1 section 2.3: "Empty dictionaries are prohibited".
+        for (ty, property) in [
+            ("email-message", "additional_header_fields"),
+            ("process", "environment_variables"),
+            ("network-traffic", "ipfix"),
+        ] {
+            assert_error(
+                &with(valid(ty), property, json!({})),
+                "invalid_value",
+                property,
+            );
+        }
+        assert_error(
+            &with(
+                valid("file"),
+                "extensions",
+                json!({"pdf-ext": {"document_info_dict": {}}}),
+            ),
+            "invalid_value",
+            "extensions.pdf-ext.document_info_dict",
+        );
+        assert_error(
+            &with(
+                valid("process"),
+                "extensions",
+                json!({"windows-process-ext": {"startup_info": {}}}),
+            ),
+            "invalid_value",
+            "extensions.windows-process-ext.startup_info",
+        );
+        // language-content: `contents` and each language's dictionary.
+        assert_error(
+            &with(valid("language-content"), "contents", json!({"de": {}})),
+            "invalid_value",
+            "contents.de",
+        );
+        assert_clean(&with(
+            valid("email-message"),
+            "additional_header_fields",
+            json!({"X-Mailer": "m"}),
+        ));
+    }
+
+    #[test]
+    fn extensions_by_definition_need_extension_type() {
+        // STIX 2.1 section 3.2: "When this extension facility is used the extension_type property
+        // MUST be present"; predefined `*-ext` extensions do not use the facility.
+        let definition = format!("extension-definition--{V4}");
+        assert_error(
+            &with(
+                valid("incident"),
+                "extensions",
+                json!({definition.clone(): {"zone": "cell-4"}}),
+            ),
+            "missing_property",
+            &format!("extensions.{definition}.extension_type"),
+        );
+        assert_clean(&with(
+            valid("incident"),
+            "extensions",
+            json!({definition: {"extension_type": "property-extension", "zone": "cell-4"}}),
+        ));
+        assert_clean(&with(
+            valid("file"),
+            "extensions",
+            json!({"ntfs-ext": {"sid": "S-1-5-21"}}),
+        ));
+        assert_clean(&with(
+            valid("file"),
+            "extensions",
+            json!({"x-acme-ext": {"a": 1}}),
+        ));
+    }
+
+    #[test]
+    fn http_request_headers_are_string_lists_and_socket_options_integers() {
+        let http = |header: Value| {
+            with(
+                valid("network-traffic"),
+                "extensions",
+                json!({"http-request-ext": {"request_method": "get", "request_value": "/",
+                    "request_header": header}}),
+            )
+        };
+        assert_clean(&http(
+            json!({"Host": ["example.com"], "Accept": ["a", "b"]}),
+        ));
+        assert_error(
+            &http(json!({"Host": "example.com"})),
+            "invalid_type",
+            "extensions.http-request-ext.request_header.Host",
+        );
+        assert_error(
+            &http(json!({"Host": ["example.com", 1]})),
+            "invalid_type",
+            "extensions.http-request-ext.request_header.Host[1]",
+        );
+        let socket = |options: Value| {
+            with(
+                valid("network-traffic"),
+                "extensions",
+                json!({"socket-ext": {"address_family": "AF_INET", "options": options}}),
+            )
+        };
+        assert_clean(&socket(json!({"SO_RCVTIMEO": 5000})));
+        for bad in [json!("5000"), json!(1.5), json!([1])] {
+            assert_error(
+                &socket(json!({"SO_RCVTIMEO": bad})),
+                "invalid_type",
+                "extensions.socket-ext.options.SO_RCVTIMEO",
+            );
+        }
+    }
+
+    #[test]
+    fn uuid_v4_is_required_without_id_contributing_properties() {
+        // A process has no ID Contributing Properties (STIX 2.1 section 6.13.1).
+        assert_error(
+            &with(valid("process"), "id", json!(sco_id("process"))),
+            "invalid_id",
+            "id",
+        );
+        // Section 2.9: contributing properties all optional and none present: UUIDv4 MUST.
+        let anonymous = with(
+            without(valid("x509-certificate"), "serial_number"),
+            "issuer",
+            json!("CN=Example CA"),
+        );
+        assert_error(&anonymous, "invalid_id", "id");
+        assert_clean(&with(anonymous, "id", json!(id("x509-certificate"))));
+        let no_contributing = [
+            (
+                "email-message",
+                json!({"is_multipart": false, "date": CREATED}),
+            ),
+            ("user-account", json!({"display_name": "Operator"})),
+            ("windows-registry-key", json!({"modified_time": CREATED})),
+        ];
+        for (ty, own) in no_contributing {
+            let mut object = json!({"type": ty, "spec_version": "2.1", "id": sco_id(ty)});
+            for (k, v) in own.as_object().unwrap() {
+                object[k] = v.clone();
+            }
+            assert_error(&object, "invalid_id", "id");
+            assert_clean(&with(object, "id", json!(id(ty))));
+        }
+        // With a contributing property, UUIDv5 stays a SHOULD.
+        let v4_certificate = with(
+            valid("x509-certificate"),
+            "id",
+            json!(id("x509-certificate")),
+        );
+        assert_valid(&v4_certificate);
+        assert_warning(&v4_certificate, "uuid_version", "id");
+        // A required contributing property that is missing is reported as missing, not as the id.
+        let nameless = with(
+            without(valid("software"), "name"),
+            "id",
+            json!(sco_id("software")),
+        );
+        assert!(!validate(&nameless)
+            .errors
+            .iter()
+            .any(|r| r.code == "invalid_id"));
+    }
+
+    #[test]
+    fn user_accounts_registry_keys_and_their_parts_need_a_property() {
+        let v4 = |ty: &str, object: Value| with(object, "id", json!(id(ty)));
+        assert_error(
+            &v4("user-account", without(valid("user-account"), "user_id")),
+            "missing_property",
+            "",
+        );
+        assert_clean(&v4(
+            "user-account",
+            with(
+                without(valid("user-account"), "user_id"),
+                "extensions",
+                json!({"unix-account-ext": {"gid": 1001}}),
+            ),
+        ));
+        assert_error(
+            &v4(
+                "windows-registry-key",
+                without(valid("windows-registry-key"), "key"),
+            ),
+            "missing_property",
+            "",
+        );
+        for value in [json!({}), json!({"x_note": "n"})] {
+            assert_error(
+                &with(valid("windows-registry-key"), "values", json!([value])),
+                "missing_property",
+                "values[0]",
+            );
+        }
+        assert_clean(&with(
+            valid("windows-registry-key"),
+            "values",
+            json!([{"data": "1"}]),
+        ));
+        for extensions in [json!({}), json!({"x_note": "n"})] {
+            assert_error(
+                &with(valid("x509-certificate"), "x509_v3_extensions", extensions),
+                "missing_property",
+                "x509_v3_extensions",
+            );
+        }
+        assert_clean(&with(
+            valid("x509-certificate"),
+            "x509_v3_extensions",
+            json!({"basic_constraints": "CA:FALSE"}),
+        ));
+    }
+
+    #[test]
+    fn number_of_subkeys_has_no_range() {
+        // STIX 2.1 section 6.17.1: a plain integer.
+        assert_clean(&with(
+            valid("windows-registry-key"),
+            "number_of_subkeys",
+            json!(-1),
+        ));
+        assert_error(
+            &with(
+                valid("windows-registry-key"),
+                "number_of_subkeys",
+                json!("1"),
+            ),
+            "invalid_type",
+            "number_of_subkeys",
         );
     }
 
