@@ -306,4 +306,73 @@ mod tests {
         assert!(codes.contains(&"invalid_id"), "{codes:?}");
         assert_eq!(write.quarantined[1].reasons[0].code, "not_an_object");
     }
+
+    mod routing_properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Marking references with the level they must impose: well-known TLP 1.0/2.0 ids, and ids nobody
+        /// defines (red, fail closed), one of them looking like a TLP name to catch substring matching.
+        const POOL: [(&str, Tlp); 7] = [
+            ("marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9", Tlp::Clear),
+            ("marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb", Tlp::Green),
+            ("marking-definition--f88d31f6-486f-44da-b317-01333bde0b82", Tlp::Amber),
+            ("marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003", Tlp::AmberStrict),
+            ("marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", Tlp::Red),
+            ("marking-definition--0b1d2c3e-4f50-4a61-8b72-9c83d4e5f6a7", Tlp::Red),
+            ("marking-definition--74c97b4e-11c9-4a94-8f1d-7b1c3e2d5a60", Tlp::Red),
+        ];
+        const LEVELS: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
+
+        fn indicator(n: usize, markings: &[usize]) -> Value {
+            let mut object = json!({"type": "indicator", "spec_version": "2.1",
+                "id": format!("indicator--{n:08x}-0000-4000-8000-{n:012x}"),
+                "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+                "pattern": "[ipv4-addr:value = '10.0.0.1']", "pattern_type": "stix",
+                "valid_from": "2024-01-01T00:00:00Z"});
+            if !markings.is_empty() {
+                let refs: Vec<&str> = markings.iter().map(|m| POOL[*m].0).collect();
+                object["object_marking_refs"] = json!(refs);
+            }
+            object
+        }
+
+        proptest! {
+            /// Through the real validation stage: no object is admitted by a route whose ceiling is below
+            /// any of its markings (an unknown marking counting as red) or, unmarked, the default.
+            #[test]
+            fn no_object_is_routed_above_its_ceiling(
+                objects in proptest::collection::vec(
+                    proptest::collection::vec(0..POOL.len(), 0..4), 1..20),
+                default_tlp in proptest::option::of(0..LEVELS.len()),
+                ceilings in proptest::collection::vec(0..LEVELS.len(), 1..4),
+            ) {
+                let default_tlp = default_tlp.map(|i| LEVELS[i]);
+                let bodies: Vec<Value> = objects
+                    .iter()
+                    .enumerate()
+                    .map(|(n, markings)| indicator(n, markings))
+                    .collect();
+                let mut page = SourcePage::new(Arc::from("c"), bodies, "2.1");
+                page.default_tlp = default_tlp;
+                let (write, _) = validate_page(page, &mut MarkingCatalog::default());
+                prop_assert_eq!(write.objects.len(), objects.len());
+                for (n, object) in write.objects.iter().enumerate() {
+                    let marked = objects[n].iter().map(|m| POOL[*m].1).max();
+                    let floor = marked.unwrap_or(default_tlp.unwrap_or(Tlp::Clear));
+                    for ceiling in &ceilings {
+                        let route = SinkRoute {
+                            sink: "s".into(),
+                            types: None,
+                            max_tlp: LEVELS[*ceiling],
+                        };
+                        let admitted = route.admits(&object.key.object_type, object.tlp);
+                        prop_assert_eq!(admitted, floor <= LEVELS[*ceiling],
+                            "object {} markings {:?} tlp {:?} ceiling {:?}",
+                            n, &objects[n], object.tlp, LEVELS[*ceiling]);
+                    }
+                }
+            }
+        }
+    }
 }
