@@ -101,7 +101,7 @@ NOTES = {
         "An extension under an extension-definition id needs extension_type: STIX 2.1 3.2 extensions: \"When this extension facility is used the extension_type property MUST be present\" (also 7.3); predefined *-ext extensions go without it (both agree; taxii-relay checked extension_type only when present until this was fixed)."
     ),
     "incident/reserved-property-severity.json": (
-        "GAP OF OURS (documented in validate.rs as knowingly not checked), reported: STIX 2.1 3.8 Reserved Names: severity, username, phone_number and action MUST NOT be used."
+        "A reserved property name is invalid: STIX 2.1 3.8 Reserved Names: severity, username, phone_numbers and action MUST NOT be used (both agree; taxii-relay accepted it until this was fixed)."
     ),
     "indicator/pattern-and-across-object-types.json": (
         "BOTH ACCEPT, spec refuses (gap of ours, reported): STIX 2.1 9.5: comparison expressions on different object types \"MUST be joined by OR\"."

@@ -314,15 +314,42 @@ mod tests {
         /// Marking references with the level they must impose: well-known TLP 1.0/2.0 ids, and ids nobody
         /// defines (red, fail closed), one of them looking like a TLP name to catch substring matching.
         const POOL: [(&str, Tlp); 7] = [
-            ("marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9", Tlp::Clear),
-            ("marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb", Tlp::Green),
-            ("marking-definition--f88d31f6-486f-44da-b317-01333bde0b82", Tlp::Amber),
-            ("marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003", Tlp::AmberStrict),
-            ("marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", Tlp::Red),
-            ("marking-definition--0b1d2c3e-4f50-4a61-8b72-9c83d4e5f6a7", Tlp::Red),
-            ("marking-definition--74c97b4e-11c9-4a94-8f1d-7b1c3e2d5a60", Tlp::Red),
+            (
+                "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+                Tlp::Clear,
+            ),
+            (
+                "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+                Tlp::Green,
+            ),
+            (
+                "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+                Tlp::Amber,
+            ),
+            (
+                "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+                Tlp::AmberStrict,
+            ),
+            (
+                "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+                Tlp::Red,
+            ),
+            (
+                "marking-definition--0b1d2c3e-4f50-4a61-8b72-9c83d4e5f6a7",
+                Tlp::Red,
+            ),
+            (
+                "marking-definition--74c97b4e-11c9-4a94-8f1d-7b1c3e2d5a60",
+                Tlp::Red,
+            ),
         ];
-        const LEVELS: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
+        const LEVELS: [Tlp; 5] = [
+            Tlp::Clear,
+            Tlp::Green,
+            Tlp::Amber,
+            Tlp::AmberStrict,
+            Tlp::Red,
+        ];
 
         fn indicator(n: usize, markings: &[usize]) -> Value {
             let mut object = json!({"type": "indicator", "spec_version": "2.1",

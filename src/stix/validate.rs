@@ -13,7 +13,7 @@
 //!
 //! Knowingly not checked (each needs other objects, external registries, or would refuse real feeds):
 //! reference resolution, duplicate ids and versioning rules; URL syntax; IANA media types, character
-//! sets, protocols and IPFIX names; CPE/SWID; reserved property names; custom property values (types,
+//! sets, protocols and IPFIX names; CPE/SWID; custom property values (types,
 //! empty lists, `_hex`/`_bin` suffixes) and property names inside extensions (OpenCTI's own extension
 //! carries `id` and `type`); the content of the deprecated `observed-data.objects`; extension contents
 //! against their definition; language-content keys against the referenced object; that a TLP marking
@@ -27,6 +27,9 @@ use serde_json::{Map, Value};
 
 use super::pattern;
 use super::Reason;
+
+/// Property names STIX 2.1 reserves for future use (section 3.8): no object may use them.
+const RESERVED_PROPERTY_NAMES: [&str; 4] = ["severity", "username", "phone_numbers", "action"];
 
 /// What [`validate`] found: errors (MUST violations: the object is refused) and warnings (SHOULDs).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1945,7 +1948,13 @@ impl<'a> Checker<'a> {
     /// naming rules (STIX 2.1 sections 3.1 and 11.1) and SHOULD start with `x_` on spec-defined types.
     fn custom_property(&mut self, name: &str, prefix_expected: bool) {
         let at = At::Field(&TOP, name);
-        if !valid_property_name(name) {
+        if RESERVED_PROPERTY_NAMES.contains(&name) {
+            self.error(
+                "reserved_property_name",
+                at,
+                format!("{name:?} is a reserved property name (STIX 2.1 section 3.8): it must not be used"),
+            );
+        } else if !valid_property_name(name) {
             self.error(
                 "invalid_custom_property_name",
                 at,
@@ -5343,5 +5352,23 @@ mod tests {
         }
         let per_second = (rounds * objects.len()) as f64 / start.elapsed().as_secs_f64();
         eprintln!("{per_second:.0} objects/second ({errors} errors)");
+    }
+
+    #[test]
+    fn reserved_property_names_are_refused() {
+        let mut incident = json!({"type": "incident", "spec_version": "2.1",
+            "id": "incident--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+            "created": "2025-01-01T00:00:00.000Z", "modified": "2025-01-01T00:00:00.000Z",
+            "name": "Outage"});
+        assert!(validate(&incident).is_valid());
+        incident["severity"] = json!("high");
+        let verdict = validate(&incident);
+        assert!(
+            verdict
+                .errors
+                .iter()
+                .any(|r| r.code == "reserved_property_name" && r.property == "severity"),
+            "{verdict:?}"
+        );
     }
 }
