@@ -503,3 +503,50 @@ async fn slow_response_times_out_and_is_retried() {
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
     assert_eq!(server.objects_requests(), 2);
 }
+
+/// STIX 2.0 content from a 2.0 server is normalized to 2.1 before validation and stored as 2.1.
+#[tokio::test]
+async fn stix_20_content_is_normalized_and_stored() {
+    let server = TaxiiServer::start(Version::V20).await;
+    let indicator_20 = serde_json::json!({"type": "indicator",
+        "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "created": "2017-01-01T00:00:00.000Z", "modified": "2017-01-01T00:00:00.000Z",
+        "labels": ["malicious-activity"], "pattern": "[ipv4-addr:value = '198.51.100.9']",
+        "valid_from": "2017-01-01T00:00:00Z"});
+    let malware_20 = serde_json::json!({"type": "malware",
+        "id": "malware--a5b3c7d2-3e0f-4c55-9f2a-6d8e1b0c4f71",
+        "created": "2017-01-01T00:00:00.000Z", "modified": "2017-01-01T00:00:00.000Z",
+        "labels": ["ransomware"], "name": "Locker"});
+    let empty_report = serde_json::json!({"type": "report",
+        "id": "report--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3",
+        "created": "2017-01-01T00:00:00.000Z", "modified": "2017-01-01T00:00:00.000Z",
+        "labels": ["threat-report"], "name": "Nothing", "published": "2017-01-01T00:00:00Z",
+        "object_refs": []});
+    server.add_objects(
+        vec![indicator_20, malware_20, empty_report],
+        t("2025-01-01T00:00:00Z"),
+    );
+    let db = TestDb::new(Backend::Sqlite).await;
+    let collection = db.collection("c20", &server.collection_url(), "taxii_version = \"2.0\"");
+    let summary = db.poll(&collection).await.unwrap();
+    assert_eq!((summary.new, summary.quarantined), (2, 1));
+    let taxii_relay::store::Store::Sqlite(sqlite) = &db.store else {
+        unreachable!()
+    };
+    let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM objects ORDER BY id")
+        .fetch_all(sqlite.pool())
+        .await
+        .unwrap();
+    let indicator: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(indicator["spec_version"], "2.1");
+    assert_eq!(indicator["pattern_type"], "stix");
+    assert_eq!(
+        indicator["indicator_types"],
+        serde_json::json!(["malicious-activity"])
+    );
+    let malware: serde_json::Value = serde_json::from_str(&bodies[1]).unwrap();
+    assert_eq!(malware["malware_types"], serde_json::json!(["ransomware"]));
+    assert_eq!(malware["is_family"], true);
+    let hits = db.store.lookup("ipv4-addr", "198.51.100.9").await.unwrap();
+    assert_eq!(hits.len(), 1);
+}
