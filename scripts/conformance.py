@@ -53,7 +53,7 @@ AGREEING_NOTE = "BOTH ACCEPT"
 # chosen on purpose; and, for a few agreeing cases, a MUST that both validators miss.
 NOTES = {
     "attack-pattern/defanged-on-sdo.json": (
-        "BOTH ACCEPT, spec refuses (gap of ours, reported): STIX 2.1 3.2 defanged: \"This property MUST NOT be used on any STIX Objects other than SCOs.\" taxii-relay treats it as a custom property (warning)."
+        "stix2-validator limitation: it accepts defanged on an SDO. STIX 2.1 3.2 defanged: \"This property MUST NOT be used on any STIX Objects other than SCOs.\" (taxii-relay refuses it since the conformance run found the gap in both.)"
     ),
     "attack-pattern/granular-marking-lang-only.json": (
         "stix2-validator limitation: its granular-marking schema requires marking_ref, so a language marking is refused. STIX 2.1 7.2.3 Granular Marking Type: exactly one of lang and marking_ref MUST be present (\"If the marking_ref property is not present, this property [lang] MUST be present\"); lang alone is valid."
@@ -89,7 +89,7 @@ NOTES = {
         "stix2-validator limitation: its extension-definition schema does not require created_by_ref. STIX 2.1 7.3.1 lists created_by_ref among the Required Common Properties of an Extension Definition."
     ),
     "file/magic-number-uppercase-hex.json": (
-        "BOTH ACCEPT, spec refuses (gap of ours, reported): STIX 2.1 2.8 hex: \"digits '0' through '9' and the lower-case letters 'a' through 'f'\"."
+        "stix2-validator limitation: it accepts upper-case hex. STIX 2.1 2.8 hex: \"digits '0' through '9' and the lower-case letters 'a' through 'f'\". (taxii-relay refuses it since the conformance run found the gap in both.)"
     ),
     "file/parent-directory-ref-to-file.json": (
         "stix2-validator limitation: SCO reference targets are not checked. STIX 2.1 6.7.1 parent_directory_ref: the object referenced MUST be of type directory."
@@ -104,7 +104,7 @@ NOTES = {
         "A reserved property name is invalid: STIX 2.1 3.8 Reserved Names: severity, username, phone_numbers and action MUST NOT be used (both agree; taxii-relay accepted it until this was fixed)."
     ),
     "indicator/pattern-and-across-object-types.json": (
-        "BOTH ACCEPT, spec refuses (gap of ours, reported): STIX 2.1 9.5: comparison expressions on different object types \"MUST be joined by OR\"."
+        "stix2-validator limitation (stix2-patterns): it accepts AND between comparisons on different object types in one observation. STIX 2.1 9.5: comparison expressions on different object types \"MUST be joined by OR\". (taxii-relay refuses it since the conformance run found the gap in both.)"
     ),
     "indicator/pattern-double-equals.json": (
         "`==` is the grammar's alternative spelling of `=` (STIXPattern.g4 EQ); both accept."
@@ -158,13 +158,13 @@ NOTES = {
         "stix2-validator limitation: SCO reference targets are not checked. STIX 2.1 6.12.1 src_ref: the object referenced MUST be of type ipv4-addr, ipv6-addr, mac-addr or domain-name."
     ),
     "observed-data/object-refs-only-sro.json": (
-        "BOTH ACCEPT, spec refuses (gap of ours, reported): STIX 2.1 4.14.1 object_refs: \"MUST contain at least one SCO reference if defined\"."
+        "stix2-validator limitation: it does not check what object_refs references. STIX 2.1 4.14.1 object_refs: \"MUST contain at least one SCO reference if defined\". (taxii-relay refuses it since the conformance run found the gap in both.)"
     ),
     "observed-data/object-refs-to-sdo.json": (
         "stix2-validator limitation: reference targets are not checked. STIX 2.1 4.14.1 object_refs: \"A list of SCOs and SROs\"; 4.14.2 embedded relationships: (of type SCO or SRO)."
     ),
     "process/environment-variable-value-number.json": (
-        "BOTH ACCEPT, spec refuses (gap of ours, reported): STIX 2.1 6.13.1 environment_variables: each value \"MUST be the environment variable value as a string\"."
+        "stix2-validator limitation: it does not check environment_variables values. STIX 2.1 6.13.1 environment_variables: each value \"MUST be the environment variable value as a string\". (taxii-relay refuses it since the conformance run found the gap in both.)"
     ),
     "process/image-ref-to-artifact.json": (
         "stix2-validator limitation: SCO reference targets are not checked. STIX 2.1 6.13.1 image_ref: \"The object referenced in this property MUST be of type file.\""

@@ -1611,7 +1611,7 @@ const PROCESS_OWN: &[Prop] = &[
     p("created_time", Rule::Timestamp),
     p("cwd", Rule::Str),
     p("command_line", Rule::Str),
-    p("environment_variables", Rule::Dict),
+    p("environment_variables", Rule::DictOf(&Rule::Str)),
     p("opened_connection_refs", Rule::Refs(TO_NETWORK_TRAFFIC)),
     p("creator_user_ref", Rule::Ref(TO_USER_ACCOUNT)),
     p("image_ref", Rule::Ref(TO_FILE)),
@@ -1948,7 +1948,14 @@ impl<'a> Checker<'a> {
     /// naming rules (STIX 2.1 sections 3.1 and 11.1) and SHOULD start with `x_` on spec-defined types.
     fn custom_property(&mut self, name: &str, prefix_expected: bool) {
         let at = At::Field(&TOP, name);
-        if RESERVED_PROPERTY_NAMES.contains(&name) {
+        if name == "defanged" {
+            // SCOs and custom objects list `defanged` among their properties; anything else is not an SCO.
+            self.error(
+                "invalid_property",
+                at,
+                "`defanged` is only for SCOs (STIX 2.1 section 3.2): it must not be used on other objects",
+            );
+        } else if RESERVED_PROPERTY_NAMES.contains(&name) {
             self.error(
                 "reserved_property_name",
                 at,
@@ -2053,7 +2060,9 @@ impl<'a> Checker<'a> {
                         self.error(
                             "invalid_value",
                             at,
-                            format!("{s:?} must be an even number of hexadecimal digits"),
+                            format!(
+                                "{s:?} must be an even number of hexadecimal digits (0-9, a-f)"
+                            ),
                         );
                     }
                 }
@@ -2683,12 +2692,63 @@ fn indicator_rules(c: &mut Checker<'_>) {
     let Some(text) = c.get_str("pattern") else {
         return;
     };
-    if let Err(e) = pattern::parse(text) {
-        c.error(
+    match pattern::parse(text) {
+        Err(e) => c.error(
             "invalid_pattern",
             At::Field(&TOP, "pattern"),
             format!("not a valid STIX pattern: {e}"),
-        );
+        ),
+        Ok(parsed) => {
+            if let Some((a, b)) = and_across_object_types(&parsed) {
+                c.error(
+                    "invalid_pattern",
+                    At::Field(&TOP, "pattern"),
+                    format!(
+                        "comparisons on `{a}` and `{b}` are joined by AND in one observation; \
+                         STIX 2.1 section 9.5 allows only OR between different object types"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The first pair of different object types joined by AND inside one observation expression, if any.
+fn and_across_object_types(pattern: &pattern::Pattern) -> Option<(String, String)> {
+    use pattern::{ComparisonExpr, Pattern};
+    fn types(expr: &ComparisonExpr, out: &mut Vec<String>) {
+        match expr {
+            ComparisonExpr::Comparison(c) => {
+                if !out.contains(&c.path.object_type) {
+                    out.push(c.path.object_type.clone());
+                }
+            }
+            ComparisonExpr::And(a, b) | ComparisonExpr::Or(a, b) => {
+                types(a, out);
+                types(b, out);
+            }
+        }
+    }
+    fn in_comparison(expr: &ComparisonExpr) -> Option<(String, String)> {
+        match expr {
+            ComparisonExpr::Comparison(_) => None,
+            ComparisonExpr::Or(a, b) => in_comparison(a).or_else(|| in_comparison(b)),
+            ComparisonExpr::And(a, b) => {
+                let mut found = Vec::new();
+                types(expr, &mut found);
+                if found.len() > 1 {
+                    return Some((found[0].clone(), found[1].clone()));
+                }
+                in_comparison(a).or_else(|| in_comparison(b))
+            }
+        }
+    }
+    match pattern {
+        Pattern::Observation { comparison, .. } => in_comparison(comparison),
+        Pattern::And(a, b) | Pattern::Or(a, b) | Pattern::FollowedBy(a, b) => {
+            and_across_object_types(a).or_else(|| and_across_object_types(b))
+        }
+        Pattern::Qualified(inner, _) => and_across_object_types(inner),
     }
 }
 
@@ -2757,6 +2817,23 @@ fn observed_data_rules(c: &mut Checker<'_>) {
         "observed-data needs `object_refs` (or the deprecated `objects`)",
     );
     c.exclusive("object_refs", "objects");
+    // STIX 2.1 section 4.14.1: object_refs MUST contain at least one SCO reference (a custom type may be one).
+    if let Some(Value::Array(refs)) = c.get("object_refs") {
+        let has_observable = refs.iter().filter_map(Value::as_str).any(|r| {
+            let ty = r.split("--").next().unwrap_or_default();
+            matches!(
+                type_spec(ty).map(|spec| spec.category),
+                None | Some(Category::Sco)
+            )
+        });
+        if !refs.is_empty() && !has_observable {
+            c.error(
+                "invalid_reference",
+                At::Field(&TOP, "object_refs"),
+                "observed-data `object_refs` must contain at least one SCO reference",
+            );
+        }
+    }
     if c.has("objects") {
         c.warn(
             "deprecated_property",
@@ -3399,8 +3476,11 @@ fn valid_base64(s: &str) -> bool {
             .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
 }
 
+/// STIX 2.1 section 2.8: an even number of the digits 0-9 and the lower-case letters a-f.
 fn valid_hex(s: &str) -> bool {
-    s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())
+    s.len() % 2 == 0
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Lowercase, no spaces or underscores (the SHOULD for kill chain names and phases).
@@ -5286,7 +5366,7 @@ mod tests {
         );
         assert!(valid_base64("") && valid_base64("aGk=") && valid_base64("aA=="));
         assert!(!valid_base64("aGk") && !valid_base64("a===") && !valid_base64("a=Gk"));
-        assert!(valid_hex("0aFf") && !valid_hex("abc") && !valid_hex("zz"));
+        assert!(valid_hex("0aff") && !valid_hex("0aFf") && !valid_hex("abc") && !valid_hex("zz"));
         let path = At::Field(&TOP, "a");
         let item = At::Item(&path, 2);
         assert_eq!(At::Field(&item, "b").to_string(), "a[2].b");
@@ -5370,5 +5450,36 @@ mod tests {
                 .any(|r| r.code == "reserved_property_name" && r.property == "severity"),
             "{verdict:?}"
         );
+    }
+
+    /// MUSTs the reference validator misses too (conformance cases noted "BOTH ACCEPT" before).
+    #[test]
+    fn musts_the_reference_also_missed() {
+        let mut attack_pattern = valid("attack-pattern");
+        attack_pattern["defanged"] = json!(true);
+        assert_error(&attack_pattern, "invalid_property", "defanged");
+
+        let mut file = valid("file");
+        file["magic_number_hex"] = json!("FFD8");
+        assert_error(&file, "invalid_value", "magic_number_hex");
+        file["magic_number_hex"] = json!("ffd8");
+        assert!(validate(&file).is_valid(), "{:?}", validate(&file));
+
+        let mut indicator = valid("indicator");
+        indicator["pattern"] =
+            json!("[ipv4-addr:value = '198.51.100.1' AND domain-name:value = 'example.com']");
+        assert_error(&indicator, "invalid_pattern", "pattern");
+        indicator["pattern"] =
+            json!("[ipv4-addr:value = '198.51.100.1' OR domain-name:value = 'example.com']");
+        assert!(validate(&indicator).is_valid());
+        indicator["pattern"] = json!("[network-traffic:dst_port = 443 AND network-traffic:protocols[*] = 'tcp'] AND [domain-name:value = 'example.com']");
+        assert!(
+            validate(&indicator).is_valid(),
+            "AND between observations may mix types"
+        );
+
+        let mut process = valid("process");
+        process["environment_variables"] = json!({"PATH": 1});
+        assert!(!validate(&process).is_valid());
     }
 }
