@@ -68,43 +68,8 @@ pub async fn run(settings: &Settings, once: bool) -> anyhow::Result<ExitCode> {
     );
 
     let work = async {
-        let mut failed = 0;
         if once {
-            let mut polls = JoinSet::new();
-            for poller in pollers {
-                let cancel = cancel.clone();
-                polls.spawn(async move { poller.poll_and_record(&cancel).await });
-            }
-            while let Some(result) = polls.join_next().await {
-                match result {
-                    Ok(Ok(_)) | Ok(Err(PollError::Cancelled)) => {}
-                    Ok(Err(_)) => failed += 1,
-                    Err(join_error) => {
-                        error!(message = "poll task failed", { fields::ERROR } = %join_error);
-                        failed += 1;
-                    }
-                }
-            }
-            let _ = stages_done.await;
-            // Then every sink's outbox to the end: all delivered, or dead.
-            let mut drains = JoinSet::new();
-            for worker in workers {
-                let cancel = cancel.clone();
-                drains.spawn(async move { (worker.drain(&cancel).await, worker) });
-            }
-            while let Some(result) = drains.join_next().await {
-                match result {
-                    Ok((Ok(_), _)) => {}
-                    Ok((Err(e), worker)) => {
-                        error!(message = "outbox not drained", { fields::SINK } = worker.name(), { fields::ERROR } = %e);
-                        failed += 1;
-                    }
-                    Err(join_error) => {
-                        error!(message = "sink task failed", { fields::ERROR } = %join_error);
-                        failed += 1;
-                    }
-                }
-            }
+            poll_once_then_drain(pollers, workers, stages_done, &cancel).await
         } else {
             let tracker = TaskTracker::new();
             for poller in pollers {
@@ -116,8 +81,8 @@ pub async fn run(settings: &Settings, once: bool) -> anyhow::Result<ExitCode> {
             tracker.close();
             tracker.wait().await;
             let _ = stages_done.await;
+            0
         }
-        failed
     };
     tokio::pin!(work);
     let deadline = async {
@@ -134,6 +99,56 @@ pub async fn run(settings: &Settings, once: bool) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `run --once`: every collection polled to its end (concurrently), then every sink's outbox drained to
+/// delivered or dead. Returns how many polls or drains failed (each already logged).
+async fn poll_once_then_drain(
+    pollers: Vec<CollectionPoller>,
+    workers: Vec<SinkWorker>,
+    stages_done: tokio::task::JoinHandle<()>,
+    cancel: &CancellationToken,
+) -> usize {
+    let mut polls = JoinSet::new();
+    for poller in pollers {
+        let cancel = cancel.clone();
+        polls.spawn(async move {
+            let result = poller.poll_and_record(&cancel).await;
+            matches!(result, Ok(_) | Err(PollError::Cancelled))
+        });
+    }
+    let mut failed = count_failures(polls).await;
+    // The pollers are gone, so the stages end once the last page is stored.
+    let _ = stages_done.await;
+    let mut drains = JoinSet::new();
+    for worker in workers {
+        let cancel = cancel.clone();
+        drains.spawn(async move {
+            let result = worker.drain(&cancel).await;
+            if let Err(e) = &result {
+                error!(message = "outbox not drained", { fields::SINK } = worker.name(), { fields::ERROR } = %e);
+            }
+            result.is_ok()
+        });
+    }
+    failed += count_failures(drains).await;
+    failed
+}
+
+/// Waits for every task; counts those that said `false` or panicked.
+async fn count_failures(mut tasks: JoinSet<bool>) -> usize {
+    let mut failed = 0;
+    while let Some(result) = tasks.join_next().await {
+        match result {
+            Ok(true) => {}
+            Ok(false) => failed += 1,
+            Err(join_error) => {
+                error!(message = "task failed", { fields::ERROR } = %join_error);
+                failed += 1;
+            }
+        }
+    }
+    failed
 }
 
 /// One worker per configured sink; a sink that cannot be built (bad CA file, kind not built yet) stops the
