@@ -587,3 +587,56 @@ async fn a_down_sink_blocks_neither_polling_nor_other_sinks() {
         "held, not lost"
     );
 }
+
+/// Two workers (as two replicas would run) draining one sink's outbox on PostgreSQL: `FOR UPDATE SKIP
+/// LOCKED` and the claim lease give each row to one of them, so Splunk receives every event exactly once.
+#[tokio::test]
+async fn concurrent_workers_deliver_each_row_once_postgres() {
+    use taxii_relay::pipeline::delivery::SinkWorker;
+    use taxii_relay::pipeline::{ingest, stages, CancellationToken};
+    let splunk = crate::splunk_fake::SplunkFake::start().await;
+    let db = TestDb::new(Backend::Postgres).await;
+    let token = db.dir.path().join("hec-token");
+    std::fs::write(&token, splunk.token()).unwrap();
+    let settings = db.settings(&hec_sink(
+        "splunk",
+        &splunk.url(),
+        &token,
+        "red",
+        "batch_size = 20",
+    ));
+    let routing = stages::Routing {
+        routes: settings
+            .sinks
+            .iter()
+            .map(taxii_relay::pipeline::delivery::route)
+            .collect(),
+        wake: Vec::new(),
+    };
+    let (pages, done) = stages::start(db.store.clone(), routing);
+    let bundle = json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+        "objects": indicators(0..500)});
+    ingest::ingest_bytes(&pages, "c", None, "test", bundle.to_string().into_bytes())
+        .await
+        .unwrap();
+    drop(pages);
+    done.await.unwrap();
+
+    let first = SinkWorker::new(&settings.sinks[0], db.store.clone()).unwrap();
+    let second = SinkWorker::new(&settings.sinks[0], db.store.clone()).unwrap();
+    let cancel = CancellationToken::new();
+    let (a, b) = tokio::join!(first.drain(&cancel), second.drain(&cancel));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.delivered + b.delivered, 500);
+    assert!(
+        a.delivered > 0 && b.delivered > 0,
+        "both took a share: {a:?} {b:?}"
+    );
+    let ids: Vec<String> = splunk
+        .events()
+        .iter()
+        .map(|e| e["event"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 500, "nothing twice");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 500);
+}
