@@ -10,7 +10,7 @@ use crate::pipeline::{ingest, stages, CancellationToken};
 use crate::store::Store;
 use crate::taxii::client::ClientOptions;
 use crate::taxii::{discovery, TaxiiClient};
-use crate::telemetry::fields;
+use crate::telemetry::{fields, service};
 use anyhow::Context;
 use chrono::Utc;
 use serde::Serialize;
@@ -66,6 +66,8 @@ pub async fn run(settings: &Settings, once: bool) -> anyhow::Result<ExitCode> {
         sinks = workers.len(),
         once
     );
+    service::ready();
+    service::spawn_watchdog(cancel.clone());
 
     let work = async {
         if once {
@@ -180,6 +182,7 @@ async fn cancel_on_signal(cancel: CancellationToken) {
         _ = terminate => {}
     }
     info!(message = "stop requested: finishing the pages in hand");
+    service::stopping();
     cancel.cancel();
 }
 

@@ -44,3 +44,43 @@ pub fn init(format: LogFormat, level: &str) {
         LogFormat::Pretty => builder.compact().try_init(),
     };
 }
+
+/// systemd `Type=notify`: `READY=1` once the relay is polling, `WATCHDOG=1` at half the watchdog interval
+/// while the runtime is alive, `STOPPING=1` when shutdown starts. Without `NOTIFY_SOCKET` (not under
+/// systemd) every call does nothing.
+pub mod service {
+    use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
+    use tracing::warn;
+
+    fn send(state: sd_notify::NotifyState) {
+        if let Err(error) = sd_notify::notify(&[state]) {
+            warn!(message = "cannot notify systemd", %error);
+        }
+    }
+
+    pub fn ready() {
+        send(sd_notify::NotifyState::Ready);
+    }
+
+    pub fn stopping() {
+        send(sd_notify::NotifyState::Stopping);
+    }
+
+    /// Pings the watchdog until cancelled, when systemd asked for one (`WatchdogSec=`).
+    pub fn spawn_watchdog(cancel: CancellationToken) {
+        let Some(interval) = sd_notify::watchdog_enabled() else {
+            return;
+        };
+        let period = (interval / 2).max(Duration::from_millis(10));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = ticks.tick() => send(sd_notify::NotifyState::Watchdog),
+                }
+            }
+        });
+    }
+}

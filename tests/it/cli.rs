@@ -382,3 +382,44 @@ async fn migrate_is_idempotent() {
         assert!(stdout(&output).contains("migrations applied (postgres)"));
     }
 }
+
+/// Under systemd (`Type=notify`): READY=1 once polling, WATCHDOG=1 while alive, STOPPING=1 on SIGTERM.
+#[tokio::test]
+async fn systemd_notifications() {
+    let server = TaxiiServer::start(Version::V21).await;
+    server.add_objects(indicators(0..5), t("2025-01-01T00:00:00Z"));
+    let db = TestDb::new(Backend::Sqlite).await;
+    let config = db.write_config(&collection_toml("c", &server.collection_url(), ""));
+    let socket_path = db.dir.path().join("notify.sock");
+    let socket = tokio::net::UnixDatagram::bind(&socket_path).unwrap();
+    let child = relay_command(&config, &["run"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000")
+        .env_remove("WATCHDOG_PID")
+        .spawn()
+        .unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let mut buffer = [0u8; 256];
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while !(seen.iter().any(|m| m == "READY=1") && seen.iter().any(|m| m == "WATCHDOG=1")) {
+        assert!(Instant::now() < deadline, "notifications so far: {seen:?}");
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), socket.recv(&mut buffer))
+            .await
+            .expect("a notification")
+            .unwrap();
+        seen.push(String::from_utf8_lossy(&buffer[..n]).trim().to_owned());
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) };
+    loop {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), socket.recv(&mut buffer))
+            .await
+            .expect("STOPPING=1 after SIGTERM")
+            .unwrap();
+        if String::from_utf8_lossy(&buffer[..n]).trim() == "STOPPING=1" {
+            break;
+        }
+    }
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success());
+}
