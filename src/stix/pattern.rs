@@ -580,7 +580,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         }
     }
     let bytes = s.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     bytes
@@ -603,7 +603,7 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
         Some(u32::from(v))
     }
     let bytes = s.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     let groups = bytes.len() / 4;

@@ -3466,7 +3466,7 @@ fn valid_language_tag(tag: &str) -> bool {
 /// RFC 4648 section 4 base64 with padding.
 fn valid_base64(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return false;
     }
     let padding = b.iter().rev().take_while(|&&c| c == b'=').count();
@@ -3478,7 +3478,7 @@ fn valid_base64(s: &str) -> bool {
 
 /// STIX 2.1 section 2.8: an even number of the digits 0-9 and the lower-case letters a-f.
 fn valid_hex(s: &str) -> bool {
-    s.len() % 2 == 0
+    s.len().is_multiple_of(2)
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

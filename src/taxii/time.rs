@@ -30,7 +30,7 @@ pub fn parse_lenient(value: &str) -> Option<DateTime<Utc>> {
 /// Formats `added_after` as servers accept it: UTC, `Z`, milliseconds, or microseconds when the value has them
 /// (some servers refuse a timestamp without fractional seconds; none refuse milliseconds).
 pub fn format_added_after(t: DateTime<Utc>) -> String {
-    if t.nanosecond() % 1_000_000 == 0 {
+    if t.nanosecond().is_multiple_of(1_000_000) {
         t.to_rfc3339_opts(SecondsFormat::Millis, true)
     } else {
         t.to_rfc3339_opts(SecondsFormat::Micros, true)
