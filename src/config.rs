@@ -444,15 +444,37 @@ fn default_max_tlp() -> Tlp {
     Tlp::AmberStrict
 }
 
-/// Hides the password of a URL (`postgres://relay:s3cret@db/x` → `postgres://relay:REDACTED@db/x`).
+/// Hides the password of a URL, in the user-info part and in query parameters such as PostgreSQL's
+/// `?password=` (`postgres://relay:s3cret@db/x` → `postgres://relay:REDACTED@db/x`).
 pub fn redact_url(url: &Url) -> String {
+    let mut url = url.clone();
     if url.password().is_some() {
-        let mut url = url.clone();
         let _ = url.set_password(Some("REDACTED"));
-        url.to_string()
-    } else {
-        url.to_string()
     }
+    let secret_query = url.query_pairs().any(|(k, _)| is_secret_parameter(&k));
+    if secret_query {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if is_secret_parameter(&k) {
+                    "REDACTED".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+/// Query parameters that carry secrets (`password`, `sslpassword`, `token`, `api_key`, …).
+fn is_secret_parameter(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "token", "secret", "key"]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 /// [`redact_url`] for a string that may not parse as a URL (then returned as is: it holds no password).
@@ -979,6 +1001,10 @@ mod tests {
         assert_eq!(
             redact_url_str("sqlite://taxii-relay.db"),
             "sqlite://taxii-relay.db"
+        );
+        assert_eq!(
+            redact_url_str("postgres://relay@db/taxii?password=S3CRET-PW&sslmode=require"),
+            "postgres://relay@db/taxii?password=REDACTED&sslmode=require"
         );
     }
 

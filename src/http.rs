@@ -52,6 +52,23 @@ pub fn client_builder(tls: &TlsSettings) -> Result<reqwest::ClientBuilder, Strin
     Ok(builder)
 }
 
+/// Follows redirects only within the same origin (scheme, host and port), at most 5: credentials in custom
+/// headers (API keys) would otherwise go to another host, or in clear text after an https → http downgrade.
+/// A redirect elsewhere is not followed; the 3xx answer reaches the caller, who reports it.
+pub fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if attempt.previous().len() > 5 || !same_origin {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 /// An error and its causes in one line. reqwest's own text says only "error sending request for url (…)"
 /// (callers name the URL themselves), so that part is left out when causes follow.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

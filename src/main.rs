@@ -186,6 +186,9 @@ fn main() -> ExitCode {
             }
         }
     });
+    // Blocking work still running (a file sink stuck on a dead NFS mount) must not hold the exit: the
+    // command has returned, and everything that matters is committed.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(code) => code,
         Err(e) => {

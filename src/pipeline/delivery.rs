@@ -11,7 +11,7 @@ use crate::store::{ClaimedDelivery, Settlement, SinkRoute, Store, StoreError};
 use crate::telemetry::fields;
 use chrono::Utc;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -21,6 +21,10 @@ use tracing::{info, warn};
 /// Why a container was not sent.
 const WITHHELD: &str =
     "withheld: every object_refs entry is above this sink's TLP ceiling or not yet known";
+
+/// Why an object was not sent although it was queued for this sink.
+const ABOVE_CEILING: &str =
+    "withheld: above this sink's TLP ceiling (or outside its types) as it stands now";
 
 /// Longest idle wait between outbox checks when nothing wakes the worker.
 const IDLE_POLL: Duration = Duration::from_secs(5);
@@ -47,6 +51,8 @@ pub struct DeliverySummary {
 pub struct SinkWorker {
     name: Arc<str>,
     sink: Sink,
+    /// Types and ceiling, checked again as rows leave.
+    route: SinkRoute,
     settings: SinkSettings,
     store: Store,
     wake: Arc<Notify>,
@@ -57,6 +63,7 @@ impl SinkWorker {
         Ok(SinkWorker {
             name: Arc::from(settings.name.as_str()),
             sink: Sink::build(settings)?,
+            route: route(settings),
             settings: settings.clone(),
             store,
             wake: Arc::new(Notify::new()),
@@ -159,25 +166,23 @@ impl SinkWorker {
     ) -> Result<(), StoreError> {
         let started = Instant::now();
         let mut deliveries: Vec<Delivery> = batch.into_iter().map(to_delivery).collect();
-        let withheld = self.redact_containers(&mut deliveries).await?;
+        let withheld = self.enforce_tlp(&mut deliveries).await?;
         let outcomes = if withheld.is_empty() {
             self.sink.deliver(&deliveries).await
         } else {
             let to_send: Vec<Delivery> = deliveries
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| !withheld.contains(i))
+                .filter(|(i, _)| !withheld.contains_key(i))
                 .map(|(_, d)| d.clone())
                 .collect();
             let mut sent = self.sink.deliver(&to_send).await.into_iter();
             (0..deliveries.len())
-                .map(|i| {
-                    if withheld.contains(&i) {
-                        Outcome::rejected(WITHHELD)
-                    } else {
-                        sent.next()
-                            .unwrap_or_else(|| Outcome::retry("the sink gave no outcome"))
-                    }
+                .map(|i| match withheld.get(&i) {
+                    Some(reason) => Outcome::rejected(*reason),
+                    None => sent
+                        .next()
+                        .unwrap_or_else(|| Outcome::retry("the sink gave no outcome")),
                 })
                 .collect()
         };
@@ -225,31 +230,42 @@ impl SinkWorker {
         Ok(())
     }
 
-    /// Reports, groupings, notes, opinions and observed-data lose the `object_refs` entries above this sink's
-    /// ceiling (unknown ones count as red). Returns the positions of containers left with no reference at
-    /// all: those are withheld (dead, replayable once the references are known at an admitted level).
-    async fn redact_containers(
+    /// TLP checked again as the rows leave, whatever was true when they were queued: the sink's ceiling and
+    /// types may have changed, a relationship's endpoint may have arrived at a higher level since, an SCO's
+    /// content (and marking) may have been updated, a replay may be asking. What the sink may not receive
+    /// is withheld (dead with the reason, replayable). Then reports, groupings, notes, opinions and
+    /// observed-data lose the `object_refs` entries above the ceiling (unknown ones count as red); one left
+    /// with no reference at all is withheld too.
+    async fn enforce_tlp(
         &self,
         deliveries: &mut [Delivery],
-    ) -> Result<HashSet<usize>, StoreError> {
-        let refs: Vec<String> = deliveries
+    ) -> Result<HashMap<usize, &'static str>, StoreError> {
+        let referenced: Vec<String> = deliveries
             .iter()
-            .flat_map(|d| tlp::contained_refs(&d.body))
+            .flat_map(|d| {
+                tlp::level_dependencies(&d.body)
+                    .into_iter()
+                    .chain(tlp::contained_refs(&d.body))
+            })
             .map(str::to_owned)
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let mut withheld = HashSet::new();
-        if refs.is_empty() {
-            return Ok(withheld);
-        }
-        let levels = self.store.levels(&refs).await?;
-        let ceiling = self.settings.max_tlp;
+        let levels = self.store.levels(&referenced).await?;
+        let known = |id: &str| levels.get(id).copied();
+        let ceiling = self.route.max_tlp;
+        let mut withheld = HashMap::new();
         for (i, delivery) in deliveries.iter_mut().enumerate() {
-            let known = |id: &str| levels.get(id).copied();
+            let level = delivery
+                .tlp
+                .map(|own| tlp::effective_level(own, &delivery.body, known));
+            if !self.route.admits(&delivery.object_type, level) {
+                withheld.insert(i, ABOVE_CEILING);
+                continue;
+            }
             if let Some(redacted) = tlp::redact_container_refs(&delivery.body, ceiling, known) {
                 if tlp::contained_refs(&redacted).is_empty() {
-                    withheld.insert(i);
+                    withheld.insert(i, WITHHELD);
                 }
                 delivery.body = redacted;
             }

@@ -80,12 +80,15 @@ async fn validation_stage(
 }
 
 /// Splits a page into storable object versions (with their own TLP level) and quarantine entries with
-/// reasons. Marking definitions in the page are learned first, so objects before them resolve too.
+/// reasons. Valid marking definitions in the page are learned first, so objects before them resolve too.
 /// Also returns the marking references that could not be resolved.
 pub fn validate_page(page: SourcePage, catalog: &mut MarkingCatalog) -> (PageWrite, Vec<String>) {
     for object in &page.objects {
         if object.get("type").and_then(Value::as_str) == Some("marking-definition") {
-            catalog.learn(object);
+            // Only a definition that passes validation is trusted; a refused one stays unknown (red).
+            if let Ok(valid) = check_object(object.clone(), page.default_spec_version) {
+                catalog.learn(&valid.body);
+            }
         }
     }
     let mut objects = Vec::with_capacity(page.objects.len());
@@ -128,7 +131,15 @@ fn check_object(
             return Err((received, vec![reason]));
         }
     }
-    let verdict = validate::validate(&object);
+    // A validator bug on hostile input must cost one object, not the pipeline.
+    let Ok(verdict) = std::panic::catch_unwind(|| validate::validate(&object)) else {
+        let reason = Reason::new(
+            "validator_failure",
+            "",
+            "the validator failed on this object (a bug of the relay); kept for review",
+        );
+        return Err((object, vec![reason]));
+    };
     if !verdict.is_valid() {
         return Err((object, verdict.errors));
     }
@@ -244,19 +255,22 @@ async fn raise_to_referenced_levels(store: &Store, page: &mut PageWrite) -> Resu
             *entry = (*entry).max(level);
         }
     }
-    let missing: Vec<String> = page
+    let referenced: Vec<String> = page
         .objects
         .iter()
         .flat_map(|o| tlp::level_dependencies(&o.body))
-        .filter(|id| !in_page.contains_key(*id))
         .map(str::to_owned)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let stored = store.levels(&missing).await?;
+    // Both sources: a page may carry an older, lower version of an object the store holds at a higher level.
+    let stored = store.levels(&referenced).await?;
+    let known = |id: &str| match (in_page.get(id), stored.get(id)) {
+        (Some(a), Some(b)) => Some(*a.max(b)),
+        (a, b) => a.or(b).copied(),
+    };
     for object in &mut page.objects {
         if let Some(own) = object.tlp {
-            let known = |id: &str| in_page.get(id).or_else(|| stored.get(id)).copied();
             object.tlp = Some(tlp::effective_level(own, &object.body, known));
         }
     }

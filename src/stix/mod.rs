@@ -101,8 +101,10 @@ pub fn object_key(object: &Value, default_spec_version: &str) -> Result<ObjectKe
             String::new()
         }
     };
-    let modified = timestamp_property(object, "modified", &mut reasons);
-    let created = timestamp_property(object, "created", &mut reasons);
+    // Both databases keep microseconds: the version key has exactly that precision, so what is stored,
+    // what the store returns and what the pipeline compares are the same instant.
+    let modified = timestamp_property(object, "modified", &mut reasons).map(to_micros);
+    let created = timestamp_property(object, "created", &mut reasons).map(to_micros);
     if !reasons.is_empty() {
         return Err(reasons);
     }
@@ -166,6 +168,13 @@ fn timestamp_property(
             None
         }
     }
+}
+
+/// Truncates to whole microseconds (PostgreSQL's and the SQLite text form's precision).
+fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Timelike;
+    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
 }
 
 /// Parses a STIX timestamp (RFC 3339; STIX requires `Z`, but an explicit offset is read correctly too).
@@ -295,6 +304,17 @@ mod tests {
         assert_eq!(key.version_source, VersionSource::ContentHash);
         assert_eq!(key.modified, DateTime::<Utc>::UNIX_EPOCH);
         assert!(key.content_hash.is_some());
+    }
+
+    #[test]
+    fn version_keys_have_microsecond_precision() {
+        let o = json!({"type": "malware", "id": "malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+            "created": "2024-01-01T00:00:00.1234567Z", "modified": "2024-01-01T00:00:00.1234567Z"});
+        let key = object_key(&o, "2.1").unwrap();
+        assert_eq!(
+            key.modified.to_rfc3339(),
+            "2024-01-01T00:00:00.123456+00:00"
+        );
     }
 
     #[test]

@@ -148,7 +148,9 @@ impl PgStore {
                     "INSERT INTO deliveries (sink, object_id, modified, state, attempts, next_attempt_at)
                      SELECT u.sink, u.id, u.modified, 'pending', 0, now()
                      FROM UNNEST($1::text[], $2::text[], $3::timestamptz[]) AS u(sink, id, modified)
-                     ON CONFLICT (sink, object_id, modified) DO NOTHING",
+                     ON CONFLICT (sink, object_id, modified) DO UPDATE
+                        SET state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at,
+                            last_error = NULL",
                 )
                 .bind(&sinks)
                 .bind(&ids)

@@ -136,7 +136,11 @@ impl SqliteStore {
                     .push_bind(0)
                     .push_bind(now.as_str());
             });
-            insert.push(" ON CONFLICT (sink, object_id, modified) DO NOTHING");
+            insert.push(
+                " ON CONFLICT (sink, object_id, modified) DO UPDATE
+                    SET state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at,
+                        last_error = NULL",
+            );
             insert.build().execute(&mut *tx).await?;
         }
         for chunk in indicators.chunks(ROWS_PER_STATEMENT) {

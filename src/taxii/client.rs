@@ -85,6 +85,9 @@ impl TaxiiClient {
             .map_err(TaxiiError::Setup)?
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.read_timeout)
+            // read_timeout restarts with every chunk: a server trickling bytes is cut off here.
+            .timeout(options.read_timeout * 10)
+            .redirect(crate::http::same_origin_redirects())
             .gzip(true)
             .build()
             .map_err(|e| TaxiiError::Setup(error_chain(&e)))?;
@@ -236,6 +239,18 @@ fn check_status(
                 .unwrap_or_default(),
         }),
         StatusCode::NOT_FOUND => Err(TaxiiError::NotFound { url }),
+        status if status.is_redirection() => Err(TaxiiError::Status {
+            url,
+            status: status.as_u16(),
+            message: format!(
+                "redirect to {} not followed: it leaves the configured server, and the credentials stay with it",
+                headers
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("?")
+            ),
+            retry_after: None,
+        }),
         _ => Err(TaxiiError::Status {
             url,
             status: status.as_u16(),

@@ -16,6 +16,9 @@ use url::Url;
 /// A poll that has not ended after this many pages is a server bug, not a big collection.
 pub const MAX_PAGES_PER_POLL: usize = 100_000;
 
+/// Empty pages in a row that still say "more" before the poll gives up on the server.
+pub const MAX_EMPTY_PAGES: usize = 10;
+
 /// What to ask for.
 #[derive(Debug, Clone)]
 pub struct PollRequest {
@@ -60,6 +63,8 @@ pub struct Poll {
     objects_url: Url,
     state: State,
     pages: usize,
+    /// Empty pages in a row that said there was more.
+    empty_pages: usize,
     done: bool,
     /// An error found while reading the last page, raised on the next call so that page is stored first.
     deferred_error: Option<TaxiiError>,
@@ -85,6 +90,7 @@ impl Poll {
             objects_url,
             state,
             pages: 0,
+            empty_pages: 0,
             done: false,
             deferred_error: None,
         })
@@ -112,6 +118,15 @@ impl Poll {
         };
         if page.last {
             self.done = true;
+        } else if page.objects.is_empty() {
+            self.empty_pages += 1;
+            if self.empty_pages >= MAX_EMPTY_PAGES && self.deferred_error.is_none() {
+                self.deferred_error = Some(self.paging_error(format!(
+                    "{MAX_EMPTY_PAGES} empty pages in a row, each saying there is more"
+                )));
+            }
+        } else {
+            self.empty_pages = 0;
         }
         Ok(Some(page))
     }
@@ -244,18 +259,17 @@ impl Poll {
         let content_range = response
             .header("content-range")
             .and_then(parse_content_range);
-        // 200: the server ignored Range and sent everything. 206: page on from what it says it sent,
-        // else from what it did send; without a total, an empty page or a 416 is the end.
-        let last = match (response.status, content_range) {
-            (200, _) => true,
-            _ if count == 0 => true,
-            (_, Some((_, range_end, Some(total)))) => range_end + 1 >= total,
-            _ => false,
-        };
+        // Page on from what the server says it sent, else from what it did send.
         let next_start = match content_range {
             Some((_, range_end, _)) if range_end + 1 > start => range_end + 1,
             _ => start + count,
         };
+        // The end: a 200 (Range ignored, everything sent), an empty page, the total reached, or a 206 for a
+        // range other than the one asked (a server that ignores Range: paging on would loop).
+        let last = response.status == 200
+            || count == 0
+            || matches!(content_range, Some((range_start, _, _)) if range_start != start)
+            || matches!(content_range, Some((_, _, Some(total))) if next_start >= total);
         self.state = State::V20 { start: next_start };
         Ok(FetchedPage {
             objects,
