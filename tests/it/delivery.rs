@@ -640,3 +640,170 @@ async fn concurrent_workers_deliver_each_row_once_postgres() {
     assert_eq!(ids.len(), 500, "nothing twice");
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 500);
 }
+
+fn sco(value: &str, markings: &[&str], extra: Value) -> Value {
+    let mut object = json!({"type": "ipv4-addr", "spec_version": "2.1",
+        "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": value});
+    if !markings.is_empty() {
+        object["object_marking_refs"] = json!(markings);
+    }
+    for (k, v) in extra.as_object().unwrap() {
+        object[k] = v.clone();
+    }
+    object
+}
+
+/// Review finding: an SCO keeps its id when its content changes. Its new content (and marking) must not
+/// reach a sink below it through the row queued for the old content, and must reach the sinks that
+/// admit it even when the old content was already delivered.
+#[tokio::test]
+async fn updated_sco_is_requeued_and_never_leaks() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let green_file = db.dir.path().join("green.jsonl");
+    let red_file = db.dir.path().join("red.jsonl");
+    let config = db.write_config(&format!(
+        "{}{}",
+        file_sink("green", &green_file, "green", ""),
+        file_sink("red", &red_file, "red", "")
+    ));
+    let first = write_bundle(
+        db.dir.path(),
+        vec![sco("198.51.100.3", &[TLP2_GREEN], json!({}))],
+    );
+    assert!(relay(&config, &["ingest", first.to_str().unwrap()])
+        .await
+        .status
+        .success());
+    assert!(relay(&config, &["run", "--once"]).await.status.success());
+    assert_eq!(lines(&green_file).len(), 1);
+
+    // The same SCO, now red with new content: queued before the green copy went out, and after.
+    let second = write_bundle(
+        db.dir.path(),
+        vec![sco(
+            "198.51.100.3",
+            &[TLP2_RED],
+            json!({"x_note": "RED-ONLY"}),
+        )],
+    );
+    assert!(relay(&config, &["ingest", second.to_str().unwrap()])
+        .await
+        .status
+        .success());
+    assert!(relay(&config, &["run", "--once"]).await.status.success());
+    let green = std::fs::read_to_string(&green_file).unwrap();
+    assert!(!green.contains("RED-ONLY"), "{green}");
+    let red = lines(&red_file);
+    assert_eq!(red.len(), 2, "the red sink gets the update too");
+    assert_eq!(red[1]["x_note"], "RED-ONLY");
+}
+
+/// Review finding: lowering a sink's ceiling after rows were queued must hold back what it no longer admits.
+#[tokio::test]
+async fn ceiling_is_checked_again_at_delivery() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let archive = db.dir.path().join("archive.jsonl");
+    let red_config = db.write_config(&file_sink("archive", &archive, "red", ""));
+    let bundle = write_bundle(
+        db.dir.path(),
+        vec![marked(0, &[TLP2_RED]), marked(1, &[TLP2_CLEAR])],
+    );
+    assert!(relay(&red_config, &["ingest", bundle.to_str().unwrap()])
+        .await
+        .status
+        .success());
+    let clear_config = db.write_config(&file_sink("archive", &archive, "clear", ""));
+    assert!(relay(&clear_config, &["run", "--once"])
+        .await
+        .status
+        .success());
+    assert_eq!(
+        ids(&lines(&archive)),
+        [indicator(1)["id"].as_str().unwrap().to_owned()].into()
+    );
+    let counts = db.store.sink_counts().await.unwrap();
+    assert_eq!((counts[0].delivered, counts[0].dead), (1, 1));
+    assert!(dead_error(&db)
+        .await
+        .contains("above this sink's TLP ceiling"));
+}
+
+/// Review finding: a relationship stored before its red endpoint arrived must not go to a green sink once
+/// the endpoint is known, even though it was queued while the endpoint was unknown.
+#[tokio::test]
+async fn relationship_queued_before_its_red_endpoint_is_held_back() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let green_file = db.dir.path().join("green.jsonl");
+    let config = db.write_config(&file_sink("green", &green_file, "green", ""));
+    let clear_indicator = marked(1, &[TLP2_CLEAR]);
+    let red_malware = json!({"type": "malware", "spec_version": "2.1",
+        "id": "malware--a5b3c7d2-3e0f-4c55-9f2a-6d8e1b0c4f71", "created": "2025-01-01T00:00:00.000Z",
+        "modified": "2025-01-01T00:00:00.000Z", "name": "Red", "is_family": true,
+        "object_marking_refs": [TLP2_RED]});
+    let relationship = json!({"type": "relationship", "spec_version": "2.1",
+        "id": "relationship--1f6b1e62-86a6-4a4e-8b8d-0c9a53f0c2a7", "created": "2025-01-01T00:00:00.000Z",
+        "modified": "2025-01-01T00:00:00.000Z", "relationship_type": "indicates",
+        "source_ref": clear_indicator["id"], "target_ref": red_malware["id"]});
+    let first = write_bundle(db.dir.path(), vec![clear_indicator, relationship.clone()]);
+    let second = write_bundle(db.dir.path(), vec![red_malware]);
+    for bundle in [&first, &second] {
+        assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
+            .await
+            .status
+            .success());
+    }
+    assert!(relay(&config, &["run", "--once"]).await.status.success());
+    let delivered = ids(&lines(&green_file));
+    assert!(
+        !delivered.contains(relationship["id"].as_str().unwrap()),
+        "{delivered:?}"
+    );
+}
+
+/// Review finding: a marking definition that fails validation is not trusted; objects citing it are red.
+#[tokio::test]
+async fn invalid_marking_definitions_are_not_trusted() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let green_file = db.dir.path().join("green.jsonl");
+    let config = db.write_config(&file_sink("green", &green_file, "green", ""));
+    let bad_definition = json!({"type": "marking-definition", "spec_version": "2.1", "id": FEED_AMBER,
+        "created": "not-a-date", "definition_type": "tlp", "definition": {"tlp": "clear"}});
+    let bundle = write_bundle(
+        db.dir.path(),
+        vec![bad_definition, marked(1, &[FEED_AMBER])],
+    );
+    let output = relay(&config, &["ingest", bundle.to_str().unwrap()]).await;
+    assert!(
+        stdout(&output).contains("1 quarantined"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(relay(&config, &["run", "--once"]).await.status.success());
+    assert!(lines(&green_file).is_empty());
+}
+
+/// Review finding: a `modified` with more than microsecond precision is stored, indexed and delivered.
+#[tokio::test]
+async fn sub_microsecond_versions_are_delivered_and_indexed() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let archive = db.dir.path().join("archive.jsonl");
+    let config = db.write_config(&file_sink("archive", &archive, "red", ""));
+    let mut object = indicator(9);
+    object["created"] = json!("2024-01-01T00:00:00.1234567Z");
+    object["modified"] = json!("2024-01-01T00:00:00.1234567Z");
+    let bundle = write_bundle(db.dir.path(), vec![object]);
+    assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
+        .await
+        .status
+        .success());
+    assert!(relay(&config, &["run", "--once"]).await.status.success());
+    assert_eq!(lines(&archive).len(), 1);
+    assert_eq!(
+        db.store
+            .lookup("ipv4-addr", "10.0.0.9")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

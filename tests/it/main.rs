@@ -5,6 +5,7 @@ mod conformance;
 mod delivery;
 mod field_failures;
 mod helpers;
+mod hostile_servers;
 mod polling;
 mod queries;
 mod splunk_fake;

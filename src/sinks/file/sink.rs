@@ -45,8 +45,17 @@ impl FileSink {
             .append(true)
             .open(&self.config.path)
             .await?;
-        file.write_all(bytes).await?;
-        file.flush().await?;
-        file.sync_data().await
+        let length_before = file.metadata().await?.len();
+        let written = async {
+            file.write_all(bytes).await?;
+            file.flush().await?;
+            file.sync_data().await
+        }
+        .await;
+        if written.is_err() {
+            // A half-written batch (disk full) would leave half a line for the retry to append after.
+            let _ = file.set_len(length_before).await;
+        }
+        written
     }
 }
