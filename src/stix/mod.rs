@@ -232,9 +232,61 @@ pub struct Content {
 
 /// Reads a bundle or a single STIX object from JSON bytes.
 pub fn parse_content(bytes: &[u8]) -> Result<Content, Reason> {
-    let value: Value = serde_json::from_slice(bytes)
+    let value: Value = parse_json(bytes)
         .map_err(|e| Reason::new("not_json", "", format!("not valid JSON: {e}")))?;
     content_from_value(value)
+}
+
+/// Parses JSON as producers write it: Python and JavaScript servers emit lone UTF-16 surrogate escapes
+/// (`"\ud83d"`, half an emoji) that strict parsers refuse; one such string must not cost a whole page.
+/// Only when the strict parse fails on one are they replaced by U+FFFD and the parse tried again.
+pub fn parse_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    match serde_json::from_slice(bytes) {
+        // serde_json words it "lone leading surrogate…" or "unexpected end of hex escape".
+        Err(e) if e.to_string().contains("surrogate") || e.to_string().contains("hex escape") => {
+            serde_json::from_slice(&replace_lone_surrogates(bytes)).map_err(|_| e)
+        }
+        result => result,
+    }
+}
+
+/// `\uD800`-`\uDBFF` not followed by `\uDC00`-`\uDFFF`, and a `\uDC00`-`\uDFFF` not preceded by one, become
+/// `\uFFFD`; everything else (escaped backslashes included) is copied as it is.
+fn replace_lone_surrogates(bytes: &[u8]) -> Vec<u8> {
+    fn unit_at(bytes: &[u8], i: usize) -> Option<u16> {
+        if bytes.get(i) != Some(&b'\\') || bytes.get(i + 1) != Some(&b'u') {
+            return None;
+        }
+        let hex = std::str::from_utf8(bytes.get(i + 2..i + 6)?).ok()?;
+        u16::from_str_radix(hex, 16).ok()
+    }
+    let is_high = |u: u16| (0xD800..=0xDBFF).contains(&u);
+    let is_low = |u: u16| (0xDC00..=0xDFFF).contains(&u);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        match unit_at(bytes, i) {
+            Some(high) if is_high(high) && unit_at(bytes, i + 6).is_some_and(is_low) => {
+                out.extend_from_slice(&bytes[i..i + 12]);
+                i += 12;
+            }
+            Some(unit) if is_high(unit) || is_low(unit) => {
+                out.extend_from_slice(b"\\ufffd");
+                i += 6;
+            }
+            _ => {
+                // Any other escape: copy it whole, so `\\u…` (an escaped backslash) is left alone.
+                out.extend_from_slice(&bytes[i..(i + 2).min(bytes.len())]);
+                i += 2;
+            }
+        }
+    }
+    out
 }
 
 pub fn content_from_value(value: Value) -> Result<Content, Reason> {
@@ -340,6 +392,17 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(reasons[0].code, "invalid_timestamp");
+    }
+
+    #[test]
+    fn lone_surrogates_do_not_cost_the_page() {
+        let text = br#"{"a": "x\ud83d", "b": "\ud83d\ude00", "c": "\\ud83d", "d": "\udc00y"}"#;
+        assert!(serde_json::from_slice::<Value>(text).is_err());
+        let value = parse_json(text).unwrap();
+        assert_eq!(value["a"], "x\u{fffd}");
+        assert_eq!(value["b"], "\u{1f600}");
+        assert_eq!(value["c"], "\\ud83d");
+        assert_eq!(value["d"], "\u{fffd}y");
     }
 
     #[test]

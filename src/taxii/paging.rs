@@ -306,7 +306,7 @@ fn parse_envelope(response: &HttpResponse) -> Result<Envelope, TaxiiError> {
         });
     }
     let value: Value =
-        serde_json::from_slice(&response.body).map_err(|e| invalid(format!("not JSON: {e}")))?;
+        crate::stix::parse_json(&response.body).map_err(|e| invalid(format!("not JSON: {e}")))?;
     let Value::Object(mut map) = value else {
         return Err(invalid("the envelope is not a JSON object".into()));
     };

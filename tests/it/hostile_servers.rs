@@ -114,3 +114,34 @@ async fn range_ignored_on_206_ends_the_poll() {
         requests.lock().unwrap()
     );
 }
+
+/// Python and JavaScript servers emit lone UTF-16 surrogates (half an emoji) in JSON strings; strict JSON
+/// parsers refuse the whole page. The page is read, the half character replaced, every object stored.
+#[tokio::test]
+async fn lone_surrogate_in_a_page_does_not_block_the_collection() {
+    let mut first = indicator(0);
+    first["description"] = serde_json::json!("PLACEHOLDER");
+    let envelope = serde_json::json!({"more": false, "objects": [first, indicator(1)]})
+        .to_string()
+        .replace("PLACEHOLDER", "cut emoji \\ud83d");
+    let server = serve(Router::new().route(
+        "/api1/collections/x/objects/",
+        get(move || {
+            let envelope = envelope.clone();
+            async move {
+                (
+                    [
+                        ("content-type", "application/taxii+json;version=2.1"),
+                        ("x-taxii-date-added-last", "2025-01-01T00:00:00.000Z"),
+                    ],
+                    envelope,
+                )
+            }
+        }),
+    ))
+    .await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let collection = db.collection("c", &format!("http://{server}/api1/collections/x/"), "");
+    let summary = db.poll(&collection).await.unwrap();
+    assert_eq!(summary.new, 2);
+}
