@@ -52,6 +52,13 @@ fn ids(objects: &[Value]) -> HashSet<String> {
         .collect()
 }
 
+/// Ingests `objects` as one bundle through the binary, which must succeed.
+async fn ingest(db: &TestDb, config: &Path, objects: Vec<Value>) {
+    let bundle = write_bundle(db.dir.path(), objects);
+    let output = relay(config, &["ingest", bundle.to_str().unwrap()]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
 fn write_bundle(dir: &Path, objects: Vec<Value>) -> PathBuf {
     let path = dir.join(format!("bundle-{}.json", crate::helpers::random_suffix()));
     let bundle = json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": objects});
@@ -264,11 +271,7 @@ async fn pending_survives_restart_and_replay(backend: Backend) {
         "red",
         "max_attempts = 1000",
     ));
-    let bundle = write_bundle(db.dir.path(), indicators(0..40));
-    assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
-        .await
-        .status
-        .success());
+    ingest(&db, &config, indicators(0..40)).await;
 
     let child = relay_command(&config, &["run"]).spawn().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -344,11 +347,7 @@ async fn dead_letters_and_replay_dead() {
     std::fs::write(&blocker, "not a directory").unwrap();
     let archive = blocker.join("archive.jsonl");
     let config = db.write_config(&file_sink("archive", &archive, "red", "max_attempts = 2"));
-    let bundle = write_bundle(db.dir.path(), indicators(0..5));
-    assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
-        .await
-        .status
-        .success());
+    ingest(&db, &config, indicators(0..5)).await;
     let output = relay(&config, &["run", "--once"]).await;
     assert!(output.status.success(), "{}", stderr(&output));
     let counts = db.store.sink_counts().await.unwrap();
@@ -398,11 +397,7 @@ async fn busy_splunk_gets_everything_once(backend: Backend) {
         hec_sink("splunk", &splunk.url(), &token, "amber", "batch_size = 50"),
         file_sink("archive", &archive, "red", "")
     ));
-    let bundle = write_bundle(db.dir.path(), indicators(0..200));
-    assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
-        .await
-        .status
-        .success());
+    ingest(&db, &config, indicators(0..200)).await;
     let output = relay(&config, &["run", "--once"]).await;
     assert!(output.status.success(), "{}", stderr(&output));
 
@@ -444,11 +439,7 @@ async fn invalid_event_goes_dead_and_the_rest_arrive(backend: Backend) {
         "amber",
         "batch_size = 25",
     ));
-    let bundle = write_bundle(db.dir.path(), indicators(0..60));
-    assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
-        .await
-        .status
-        .success());
+    ingest(&db, &config, indicators(0..60)).await;
     let output = relay(&config, &["run", "--once"]).await;
     assert!(output.status.success(), "{}", stderr(&output));
 
@@ -791,11 +782,7 @@ async fn sub_microsecond_versions_are_delivered_and_indexed() {
     let mut object = indicator(9);
     object["created"] = json!("2024-01-01T00:00:00.1234567Z");
     object["modified"] = json!("2024-01-01T00:00:00.1234567Z");
-    let bundle = write_bundle(db.dir.path(), vec![object]);
-    assert!(relay(&config, &["ingest", bundle.to_str().unwrap()])
-        .await
-        .status
-        .success());
+    ingest(&db, &config, vec![object]).await;
     assert!(relay(&config, &["run", "--once"]).await.status.success());
     assert_eq!(lines(&archive).len(), 1);
     assert_eq!(
