@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo bench --bench delivery` (BENCH_EVENTS, default 20,000; PostgreSQL from TEST_DATABASE_URL).
 
+#[path = "../tests/it/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
 #[path = "../tests/it/splunk_fake.rs"]
 #[allow(unused_imports)]
 mod splunk_fake;
@@ -11,38 +14,12 @@ mod splunk_fake;
 #[allow(unused_imports)]
 mod taxii_server;
 
+use helpers::{Backend, TestDb};
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use std::path::Path;
 use std::time::Instant;
-use taxii_relay::config::{self, ConfigSource};
 use taxii_relay::pipeline::delivery::{self, SinkWorker};
 use taxii_relay::pipeline::{ingest, stages, CancellationToken};
-use taxii_relay::store::Store;
-
-async fn database_url(backend: &str, dir: &Path, run: usize) -> String {
-    match backend {
-        "sqlite" => format!("sqlite://{}", dir.join("bench.db").display()),
-        _ => {
-            let base = std::env::var("TEST_DATABASE_URL")
-                .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
-            let store = Store::connect(&base, 1)
-                .await
-                .expect("PostgreSQL reachable");
-            let Store::Postgres(pg) = &store else {
-                unreachable!()
-            };
-            let schema = format!("bench_delivery_{}_{run}", std::process::id());
-            for sql in [
-                format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-                format!("CREATE SCHEMA {schema}"),
-            ] {
-                sqlx::query(&sql).execute(pg.pool()).await.unwrap();
-            }
-            format!("{base}?options=-c%20search_path%3D{schema}")
-        }
-    }
-}
 
 struct Case {
     sink: &'static str,
@@ -50,9 +27,10 @@ struct Case {
     gzip: bool,
 }
 
-async fn bench(backend: &str, case: &Case, events: usize, run: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = database_url(backend, dir.path(), run).await;
+async fn bench(backend: Backend, case: &Case, events: usize) {
+    let db = TestDb::new(backend).await;
+    let backend = format!("{backend:?}").to_lowercase();
+    let dir = &db.dir;
     let splunk = splunk_fake::SplunkFake::start().await;
     let token = dir.path().join("token");
     std::fs::write(&token, splunk.token()).unwrap();
@@ -72,16 +50,8 @@ async fn bench(backend: &str, case: &Case, events: usize, run: usize) {
             case.gzip
         ),
     };
-    let config_path = dir.path().join("bench.toml");
-    std::fs::write(
-        &config_path,
-        format!("[store]\nurl = \"{url}\"\n{sink_toml}"),
-    )
-    .unwrap();
-    let settings = config::load_with_env(&ConfigSource::File(config_path), vec![]).unwrap();
-
-    let store = Store::connect(&url, 4).await.unwrap();
-    store.migrate().await.unwrap();
+    let settings = db.settings(&sink_toml);
+    let store = db.store.clone();
     let routing = stages::Routing {
         routes: settings.sinks.iter().map(delivery::route).collect(),
         wake: Vec::new(),
@@ -176,11 +146,9 @@ fn main() {
         },
     ];
     runtime.block_on(async {
-        let mut run = 0;
-        for backend in ["sqlite", "postgres"] {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
             for case in &cases {
-                run += 1;
-                bench(backend, case, events, run).await;
+                bench(backend, case, events).await;
             }
         }
     });

@@ -6,17 +6,21 @@
 //! Datasets: MITRE ATT&CK for ICS 18.1 from `../shared/corpus/` (or TAXII_RELAY_CORPUS), skipped when
 //! absent, and a generated set of indicators (BENCH_INDICATORS, default 50,000).
 
-// The fixture's own self-tests come along and use imports this bench does not.
+// The test fixtures and helpers, shared with the integration tests (their own self-tests and the helpers
+// this bench does not call come along).
+#[path = "../tests/it/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
 #[path = "../tests/it/taxii_server.rs"]
 #[allow(unused_imports)]
 mod taxii_server;
 
 use chrono::{DateTime, Utc};
+use helpers::{collection_toml, Backend, TestDb};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use taxii_relay::store::Store;
 use taxii_server::{indicator, TaxiiServer, Version};
 
 struct Run {
@@ -86,32 +90,6 @@ fn new_objects_reported(stderr: &str) -> i64 {
         .sum()
 }
 
-async fn database_url(backend: &str, dir: &Path) -> String {
-    match backend {
-        "sqlite" => format!("sqlite://{}", dir.join("bench.db").display()),
-        _ => {
-            let base = std::env::var("TEST_DATABASE_URL")
-                .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
-            let store = Store::connect(&base, 1)
-                .await
-                .expect("PostgreSQL reachable");
-            let Store::Postgres(pg) = &store else {
-                unreachable!()
-            };
-            let schema = format!("bench_{}", std::process::id());
-            sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .execute(pg.pool())
-                .await
-                .unwrap();
-            sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                .execute(pg.pool())
-                .await
-                .unwrap();
-            format!("{base}?options=-c%20search_path%3D{schema}")
-        }
-    }
-}
-
 fn distinct_versions(objects: &[Value]) -> usize {
     objects
         .iter()
@@ -121,26 +99,21 @@ fn distinct_versions(objects: &[Value]) -> usize {
         .len()
 }
 
-async fn bench(name: &str, objects: &[Value], version: Version, backend: &str) {
+async fn bench(name: &str, objects: &[Value], version: Version, backend: Backend) {
     let server = TaxiiServer::start(version).await;
     let start: DateTime<Utc> = "2025-01-01T00:00:00Z".parse().unwrap();
     server.add_objects_spaced(objects.to_vec(), start, chrono::Duration::milliseconds(1));
-    let dir = tempfile::tempdir().unwrap();
-    let url = database_url(backend, dir.path()).await;
-    let config = dir.path().join("bench.toml");
+    let db = TestDb::new(backend).await;
+    let backend = format!("{backend:?}").to_lowercase();
     let taxii_version = match version {
         Version::V21 => "2.1",
         Version::V20 => "2.0",
     };
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\nurl = \"{url}\"\n[log]\nformat = \"json\"\n[[collections]]\nname = \"bench\"\n\
-             url = \"{}\"\ntaxii_version = \"{taxii_version}\"\npage_size = 100\n",
-            server.collection_url()
-        ),
-    )
-    .unwrap();
+    let config = db.write_config(&collection_toml(
+        "bench",
+        &server.collection_url(),
+        &format!("taxii_version = \"{taxii_version}\""),
+    ));
 
     let first = tokio::task::spawn_blocking({
         let config = config.clone();
@@ -149,8 +122,7 @@ async fn bench(name: &str, objects: &[Value], version: Version, backend: &str) {
     .await
     .unwrap();
     assert!(first.success, "first run failed: {}", first.stderr);
-    let store = Store::connect(&url, 1).await.unwrap();
-    let stored = store.object_versions().await.unwrap();
+    let stored = db.store.object_versions().await.unwrap();
     let expected = distinct_versions(objects);
     let once = stored.len() == expected && stored.iter().collect::<HashSet<_>>().len() == expected;
 
@@ -159,7 +131,7 @@ async fn bench(name: &str, objects: &[Value], version: Version, backend: &str) {
         .unwrap();
     assert!(second.success, "second run failed: {}", second.stderr);
     let second_new = new_objects_reported(&second.stderr);
-    let after_second = store.object_versions().await.unwrap().len();
+    let after_second = db.store.object_versions().await.unwrap().len();
 
     println!(
         "{name:<22} taxii {taxii_version}  {backend:<8} {:>7} objects  {:>7.3} s  {:>9.0} objects/s  peak RSS {:>6.1} MiB  \
@@ -215,7 +187,7 @@ fn main() {
         datasets.push(("generated-indicators", generated));
         for (name, objects) in &datasets {
             for version in [Version::V21, Version::V20] {
-                for backend in ["sqlite", "postgres"] {
+                for backend in [Backend::Sqlite, Backend::Postgres] {
                     bench(name, objects, version, backend).await;
                 }
             }

@@ -69,6 +69,23 @@ pub fn same_origin_redirects() -> reqwest::redirect::Policy {
     })
 }
 
+/// The `Retry-After` of an answer: seconds, or an HTTP date (a date past is no wait).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<std::time::Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
 /// An error and its causes in one line. reqwest's own text says only "error sending request for url (…)"
 /// (callers name the URL themselves), so that part is left out when causes follow.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
@@ -95,6 +112,21 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let mut with = |value: &str| {
+            headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+            retry_after(&headers)
+        };
+        assert_eq!(with("7"), Some(std::time::Duration::from_secs(7)));
+        assert_eq!(
+            with("Thu, 01 Jan 1970 00:00:00 GMT"),
+            Some(std::time::Duration::ZERO)
+        );
+        assert_eq!(with("soon"), None);
+    }
 
     #[test]
     fn a_ca_file_without_certificates_is_refused() {

@@ -29,23 +29,6 @@ pub fn classify_send_error(error: &reqwest::Error) -> Outcome {
     })
 }
 
-/// `Retry-After` in seconds (the form HEC and most APIs use); HTTP dates are read too.
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
 /// Delay before attempt number `attempts + 1`: exponential from `base`, capped at `max`, with jitter over the
 /// upper half so that many deliveries failing together do not come back together.
 pub fn backoff_delay(attempts: u32, base: Duration, max: Duration) -> Duration {

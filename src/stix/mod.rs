@@ -289,7 +289,7 @@ fn replace_lone_surrogates(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-pub fn content_from_value(value: Value) -> Result<Content, Reason> {
+fn content_from_value(value: Value) -> Result<Content, Reason> {
     let Value::Object(mut map) = value else {
         return Err(Reason::new(
             "not_stix",

@@ -515,14 +515,6 @@ impl Store {
             Store::Sqlite(s) => s.replay(route, since, dead_only).await,
         }
     }
-
-    /// Readiness: the database answers and migrations are applied.
-    pub async fn ready(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Postgres(s) => s.ready().await,
-            Store::Sqlite(s) => s.ready().await,
-        }
-    }
 }
 
 /// A page may carry the same version twice; PostgreSQL refuses an upsert touching one row twice, and

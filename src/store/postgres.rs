@@ -547,11 +547,4 @@ impl PgStore {
                 .await?,
         )
     }
-
-    pub async fn ready(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1 FROM cursors LIMIT 1")
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
 }

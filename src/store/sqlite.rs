@@ -579,13 +579,6 @@ impl SqliteStore {
             .map(|b| serde_json::from_str(b).map_err(|e| sqlx::Error::Decode(Box::new(e)).into()))
             .collect()
     }
-
-    pub async fn ready(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1 FROM cursors LIMIT 1")
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
 }
 
 fn push_list(query: &mut QueryBuilder<Sqlite>, values: &[String]) {

@@ -6,7 +6,7 @@ use crate::config::{expose, AuthKind, AuthSettings, CollectionSettings, TlsSetti
 use crate::http::error_chain;
 use crate::telemetry::fields;
 use backon::{ExponentialBuilder, Retryable};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use std::time::Duration;
 use tracing::warn;
@@ -255,10 +255,7 @@ fn check_status(
             url,
             status: status.as_u16(),
             message: error_message(status, body),
-            retry_after: headers
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after),
+            retry_after: crate::http::retry_after(headers),
         }),
     }
 }
@@ -281,18 +278,6 @@ fn error_message(status: StatusCode, body: &[u8]) -> String {
     } else {
         text.chars().take(200).collect()
     }
-}
-
-/// `Retry-After` is seconds or an HTTP date.
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    if let Ok(secs) = value.trim().parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value.trim()).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
 fn send_error(url: &Url, e: reqwest::Error) -> TaxiiError {
@@ -331,16 +316,6 @@ mod tests {
         assert!(!is_tls_failure(
             "tcp connect error: Connection refused (os error 111)"
         ));
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        assert_eq!(
-            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon"), None);
     }
 
     #[test]

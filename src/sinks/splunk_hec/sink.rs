@@ -33,7 +33,8 @@
 use super::{encode_event, HecConfig};
 use crate::config::{expose, TlsSettings};
 use crate::http::error_chain;
-use crate::sinks::retry::{classify_send_error, classify_status, retry_after};
+use crate::http::retry_after;
+use crate::sinks::retry::{classify_send_error, classify_status};
 use crate::sinks::{Delivery, Outcome};
 use crate::telemetry::fields;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
